@@ -1,0 +1,244 @@
+-- 0001_foundation: tenants, reference data, the claims helpers and row-level security.
+--
+-- Layout of the database:
+--   huying  tables (owned by the migration role, never by the API role)
+--   auth    helpers that read the verified claims of the current transaction
+--   api     functions the daemon calls for writes; reads are prepared statements in server/
+--
+-- The daemon connects as huying_api, a role that owns nothing and is not a superuser, so
+-- row-level security always applies to it (FORCE ROW LEVEL SECURITY covers the owner too).
+-- The role is created by the operator (scripts/pg.sh does it for local clusters) before the
+-- first migration, because creating roles needs more rights than owning a database.
+
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'huying_api') then
+    raise exception 'role huying_api does not exist: create it before migrating (see README, "Configuration")';
+  end if;
+end $$;
+
+create extension if not exists pg_trgm;
+
+create schema huying;
+create schema auth;
+create schema api;
+
+grant usage on schema huying, auth, api to huying_api;
+
+-- The claims of the request, as the daemon verified them, set transaction-locally by
+-- auth.begin(). Outside a request (no claims) every helper returns NULL, and since every
+-- policy compares with these helpers, a query without claims sees no rows.
+create function auth.claims() returns jsonb
+language sql stable parallel safe as $$
+  select nullif(current_setting('huying.claims', true), '')::jsonb
+$$;
+
+create function auth.district() returns bigint
+language sql stable parallel safe as $$
+  select (auth.claims() ->> 'district')::bigint
+$$;
+
+create function auth.unit() returns bigint
+language sql stable parallel safe as $$
+  select (auth.claims() ->> 'unit_id')::bigint
+$$;
+
+create function auth.role() returns text
+language sql stable parallel safe as $$
+  select auth.claims() ->> 'role'
+$$;
+
+-- A tenant: one district and its district office. Created by the operator with
+-- `huyingd district add`, never through the API.
+create table huying.districts (
+  id          bigint generated always as identity primary key,
+  code        text not null unique check (code ~ '^[A-Za-z0-9_-]{1,32}$'),
+  name        text not null check (char_length(name) between 1 and 100),
+  created_at  timestamptz not null default now()
+);
+comment on table huying.districts is 'A tenant: one district (区/县) and its district office.';
+
+-- An organisation inside a district: a township (乡镇/街道), a department (区直部门) or the
+-- district office (区工委管委办公室), of which each district has exactly one.
+create table huying.units (
+  id           bigint generated always as identity primary key,
+  district_id  bigint not null references huying.districts(id),
+  code         text not null check (code ~ '^[A-Za-z0-9_.-]{1,64}$'),
+  kind         text not null check (kind in ('township', 'department', 'district_office')),
+  name         text not null check (char_length(name) between 1 and 100),
+  parent_id    bigint references huying.units(id),
+  phone        text check (char_length(phone) between 1 and 32),
+  version      integer not null default 1,
+  created_at   timestamptz not null default now(),
+  updated_at   timestamptz not null default now(),
+  unique (district_id, code),
+  unique (district_id, id)
+);
+comment on table huying.units is 'An organisation of a district: township, department or the district office.';
+create unique index units_one_office on huying.units (district_id) where kind = 'district_office';
+create index units_kind on huying.units (district_id, kind, code);
+
+-- A field (领域) of the responsibility list.
+create table huying.domains (
+  id           bigint generated always as identity primary key,
+  district_id  bigint not null references huying.districts(id),
+  code         text not null check (code ~ '^[A-Za-z0-9_.-]{1,32}$'),
+  name         text not null check (char_length(name) between 1 and 100),
+  name_en      text check (char_length(name_en) <= 100),
+  unique (district_id, code)
+);
+comment on table huying.domains is 'A domain (领域) of the district''s responsibility list.';
+
+-- A cell of the grid hierarchy: township -> village -> grid; the district is the root, so a
+-- township-level cell has no parent cell and names its township unit instead.
+create table huying.grids (
+  id           bigint generated always as identity primary key,
+  district_id  bigint not null references huying.districts(id),
+  code         text not null check (code ~ '^[A-Za-z0-9_.-]{1,64}$'),
+  level        text not null check (level in ('township', 'village', 'grid')),
+  name         text not null check (char_length(name) between 1 and 100),
+  parent_id    bigint references huying.grids(id),
+  township_id  bigint not null references huying.units(id),
+  unique (district_id, code),
+  check ((level = 'township') = (parent_id is null))
+);
+comment on table huying.grids is 'A grid cell (网格); township_id is the township unit the cell belongs to.';
+create index grids_parent on huying.grids (district_id, parent_id, code);
+create index grids_level on huying.grids (district_id, level, code);
+
+-- Every table carries district_id and is visible only inside the district of the claims.
+alter table huying.districts enable row level security;
+alter table huying.districts force row level security;
+alter table huying.units enable row level security;
+alter table huying.units force row level security;
+alter table huying.domains enable row level security;
+alter table huying.domains force row level security;
+alter table huying.grids enable row level security;
+alter table huying.grids force row level security;
+
+-- The migration role owns the tables; FORCE makes RLS apply to it too, so it gets an
+-- explicit bypass policy for operator work (district add, demo loads).
+create policy owner_all on huying.districts to current_user using (true) with check (true);
+create policy owner_all on huying.units to current_user using (true) with check (true);
+create policy owner_all on huying.domains to current_user using (true) with check (true);
+create policy owner_all on huying.grids to current_user using (true) with check (true);
+
+-- Every role reads its own district row.
+create policy district_read on huying.districts for select to huying_api
+  using (id = (select auth.district()));
+-- Every role of a district reads all its units, domains and grids (reference data).
+create policy units_read on huying.units for select to huying_api
+  using (district_id = (select auth.district()));
+-- Only the district office creates and edits units, and only in its own district.
+create policy units_write on huying.units for insert to huying_api
+  with check (district_id = (select auth.district()) and (select auth.role()) = 'district');
+create policy units_update on huying.units for update to huying_api
+  using (district_id = (select auth.district()) and (select auth.role()) = 'district');
+create policy domains_read on huying.domains for select to huying_api
+  using (district_id = (select auth.district()));
+create policy grids_read on huying.grids for select to huying_api
+  using (district_id = (select auth.district()));
+
+grant select on huying.districts, huying.units, huying.domains, huying.grids to huying_api;
+grant insert (district_id, code, kind, name, parent_id, phone) on huying.units to huying_api;
+grant update (name, phone, parent_id, version, updated_at) on huying.units to huying_api;
+
+-- The first statement of every authenticated request, sent in the same pipeline (one round
+-- trip) as the request's own statement: it sets the verified claims and the statement
+-- timeout for this transaction only, then checks that the token's unit exists in the
+-- token's district and is of the kind the role requires. A failed check raises HY401,
+-- which aborts the request's statement too; the daemon answers 401.
+create function auth.begin(claims text, timeout_ms integer) returns void
+language plpgsql volatile as $$
+declare
+  c jsonb := claims::jsonb;
+  want text := case c ->> 'role'
+                 when 'township' then 'township'
+                 when 'department' then 'department'
+                 else 'district_office' end;
+  found text;
+begin
+  perform set_config('huying.claims', claims, true);
+  perform set_config('statement_timeout', timeout_ms::text, true);
+  select u.kind into found
+    from huying.units u
+   where u.id = (c ->> 'unit_id')::bigint and u.district_id = (c ->> 'district')::bigint;
+  if found is distinct from want then
+    raise exception using
+      errcode = 'HY401',
+      message = case when found is null then 'the token''s unit_id is not a unit of its district'
+                     else format('the token''s unit is a %s, which the role %s may not use', found, c ->> 'role') end;
+  end if;
+end
+$$;
+grant execute on function auth.begin(text, integer) to huying_api;
+
+-- Opaque list cursors: base64url (no padding) of a JSON array of the keyset values.
+-- The daemon decodes and checks them; SQL only encodes.
+create function api.cursor(keys jsonb) returns text
+language sql immutable parallel safe as $$
+  select rtrim(translate(encode(convert_to(keys::text, 'UTF8'), 'base64'), E'+/\n', '-_'), '=')
+$$;
+
+-- CSV cell for exports: RFC 4180 quoting, and a leading = + - @ prefixed with ' so that a
+-- spreadsheet never evaluates it as a formula.
+create function api.csv_cell(v text) returns text
+language sql immutable parallel safe as $$
+  select case
+    when v is null then ''
+    else (with p as (select case when v ~ '^[=+@-]' then '''' || v else v end as s)
+          select case when s ~ '[",\r\n]' then '"' || replace(s, '"', '""') || '"' else s end from p)
+  end
+$$;
+
+-- Writes: create a unit (district office only). Returns the daemon's 4-tuple.
+-- Business errors use SQLSTATE 'HY' || http status, with a JSON DETAIL the daemon merges into
+-- the problem body.
+create function api.unit_create(body jsonb, out status integer, out etag text, out location text, out body_out text)
+language plpgsql volatile as $$
+declare
+  d bigint := auth.district();
+  parent bigint;
+  u huying.units;
+begin
+  if body ->> 'parent_code' is not null then
+    select id into parent from huying.units where district_id = d and code = body ->> 'parent_code';
+    if parent is null then
+      raise exception using errcode = 'HY422', message = 'parent_code names no unit of this district',
+        detail = json_build_object('errors', json_build_array(json_build_object('field', 'parent_code', 'message', 'no such unit')))::text;
+    end if;
+  elsif body ->> 'parent_id' is not null then
+    select id into parent from huying.units where district_id = d and id = (body ->> 'parent_id')::bigint;
+    if parent is null then
+      raise exception using errcode = 'HY422', message = 'parent_id names no unit of this district',
+        detail = json_build_object('errors', json_build_array(json_build_object('field', 'parent_id', 'message', 'no such unit')))::text;
+    end if;
+  else
+    select id into parent from huying.units where district_id = d and kind = 'district_office';
+  end if;
+  begin
+    insert into huying.units (district_id, code, kind, name, parent_id, phone)
+    values (d, body ->> 'code', body ->> 'kind', body ->> 'name', parent, body ->> 'phone')
+    returning * into u;
+  exception when unique_violation then
+    raise exception using errcode = 'HY409', message = format('a unit with code %s already exists', body ->> 'code'),
+      detail = json_build_object('errors', json_build_array(json_build_object('field', 'code', 'message', 'already used')))::text;
+  end;
+  status := 201;
+  etag := '"' || u.version || '"';
+  location := '/v1/units/' || u.id;
+  body_out := api.unit_json(u)::text;
+end
+$$;
+
+-- The public representation of a unit (also used by the read statements in server/ref.c).
+create function api.unit_json(u huying.units) returns json
+language sql stable parallel safe as $$
+  select json_build_object('id', u.id, 'code', u.code, 'kind', u.kind, 'name', u.name,
+                           'parent_id', u.parent_id, 'phone', u.phone, 'version', u.version,
+                           'created_at', to_char(u.created_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'),
+                           'updated_at', to_char(u.updated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'))
+$$;
+
+grant execute on all functions in schema api to huying_api;
+grant execute on all functions in schema auth to huying_api;

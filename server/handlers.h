@@ -1,0 +1,21 @@
+/* handlers: one function per route, one file per resource family. Each handler answers the
+ * request itself (success or problem) through http.h. */
+#ifndef HUYING_HANDLERS_H
+#define HUYING_HANDLERS_H
+
+#include "http.h"
+
+/* ops.c */
+void ops_healthz(http_req *r);
+void ops_readyz(http_req *r);
+void ops_metrics(http_req *r);
+void ops_openapi(http_req *r);
+
+/* ref.c: reference data */
+void ref_domains_list(http_req *r);
+void ref_units_list(http_req *r);
+void ref_units_get(http_req *r);
+void ref_units_create(http_req *r);
+void ref_grids_list(http_req *r);
+
+#endif

@@ -1,0 +1,194 @@
+/* ref: reference data of a district: domains, units, grids (DESIGN §5 "Reference data").
+ * Every role of the district reads them; the district office adds units. Lists are ordered
+ * by code (what a clerk scans for) with the code as the keyset. */
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+
+/* JSON list envelope, one shape for every list here: the page is fetched with one row more
+ * than asked, and that extra row only says whether a next cursor is due. */
+#define LIST_JSON(select_k_j)                                                                          \
+	"select json_build_object("                                                                    \
+	"'data', coalesce(json_agg(j order by k) filter (where rn <= $1::int), '[]'),"                 \
+	"'next_cursor', case when count(*) > $1::int"                                                  \
+	" then api.cursor(jsonb_build_array((array_agg(k order by k))[$1::int])) end)::text"           \
+	" from (select p.*, row_number() over (order by k) as rn from (" select_k_j                     \
+	" order by k limit $1::int + 1) p) q"
+
+static db_stmt st_domains = DB_STMT(
+	"domains_list",
+	LIST_JSON("select d.code as k, json_build_object('id', d.id, 'code', d.code, 'name', d.name, 'name_en', d.name_en) as j"
+		  " from huying.domains d where d.district_id = (select auth.district())"
+		  " and d.code > coalesce($2::jsonb ->> 0, '')"),
+	2);
+static db_stmt st_domains_csv = DB_STMT(
+	"domains_csv",
+	"select concat_ws(',', api.csv_cell(d.code), api.csv_cell(d.name), api.csv_cell(d.name_en)),"
+	" api.cursor(jsonb_build_array(d.code))"
+	" from huying.domains d where d.district_id = (select auth.district())"
+	" and d.code > coalesce($2::jsonb ->> 0, '') order by d.code limit $1::int + 1",
+	2);
+
+static db_stmt st_units = DB_STMT(
+	"units_list",
+	LIST_JSON("select u.code as k, api.unit_json(u) as j from huying.units u"
+		  " where u.district_id = (select auth.district()) and u.code > coalesce($2::jsonb ->> 0, '')"
+		  " and ($3::text is null or u.kind = $3::text)"),
+	3);
+static db_stmt st_units_csv = DB_STMT(
+	"units_csv",
+	"select concat_ws(',', api.csv_cell(u.code), api.csv_cell(u.kind), api.csv_cell(u.name),"
+	" api.csv_cell(p.code), api.csv_cell(u.phone)), api.cursor(jsonb_build_array(u.code))"
+	" from huying.units u left join huying.units p on p.id = u.parent_id"
+	" where u.district_id = (select auth.district()) and u.code > coalesce($2::jsonb ->> 0, '')"
+	" and ($3::text is null or u.kind = $3::text) order by u.code limit $1::int + 1",
+	3);
+static db_stmt st_unit_get = DB_STMT("units_get",
+				     "select '\"' || u.version || '\"', api.unit_json(u)::text from huying.units u"
+				     " where u.id = $1::bigint and u.district_id = (select auth.district())",
+				     1);
+static db_stmt st_unit_create = DB_STMT("units_create", "select * from api.unit_create($1::jsonb)", 1);
+
+static db_stmt st_grids = DB_STMT(
+	"grids_list",
+	LIST_JSON("select g.code as k, json_build_object('id', g.id, 'code', g.code, 'level', g.level, 'name', g.name,"
+		  " 'parent_id', g.parent_id, 'township_id', g.township_id) as j from huying.grids g"
+		  " where g.district_id = (select auth.district()) and g.code > coalesce($2::jsonb ->> 0, '')"
+		  " and ($3::bigint is null or g.parent_id = $3::bigint) and ($4::text is null or g.level = $4::text)"),
+	4);
+static db_stmt st_grids_csv = DB_STMT(
+	"grids_csv",
+	"select concat_ws(',', api.csv_cell(g.code), api.csv_cell(g.level), api.csv_cell(g.name),"
+	" api.csv_cell(coalesce(p.code, t.code))), api.cursor(jsonb_build_array(g.code))"
+	" from huying.grids g left join huying.grids p on p.id = g.parent_id join huying.units t on t.id = g.township_id"
+	" where g.district_id = (select auth.district()) and g.code > coalesce($2::jsonb ->> 0, '')"
+	" and ($3::bigint is null or g.parent_id = $3::bigint) and ($4::text is null or g.level = $4::text)"
+	" order by g.code limit $1::int + 1",
+	4);
+
+static const char *const unit_kinds[] = {"township", "department", "district_office", NULL};
+static const char *const grid_levels[] = {"township", "village", "grid", NULL};
+
+static int one_of(const char *v, const char *const *allowed)
+{
+	for (; *allowed; allowed++)
+		if (strcmp(v, *allowed) == 0)
+			return 1;
+	return 0;
+}
+
+/* Checks an optional enum filter; answers 422 naming it. */
+static int enum_filter_or_reply(http_req *r, const char *name, const char *v, const char *const *allowed)
+{
+	if (!v || one_of(v, allowed))
+		return 0;
+	buf e = {0}, m = {0};
+	buf_puts(&m, "must be one of:");
+	for (; *allowed; allowed++)
+		buf_printf(&m, " %s", *allowed);
+	json_error_add(&e, name, buf_str(&m));
+	http_problem(r, 422, "invalid filter", buf_str(&e));
+	buf_free(&e);
+	buf_free(&m);
+	return -1;
+}
+
+/* Checks an optional id filter (a positive integer); answers 422 naming it. */
+static int id_filter_or_reply(http_req *r, const char *name, const char *v)
+{
+	if (!v)
+		return 0;
+	size_t n = strlen(v);
+	int ok = n >= 1 && n <= 15 && v[0] != '0' && strspn(v, "0123456789") == n;
+	if (ok)
+		return 0;
+	buf e = {0};
+	json_error_add(&e, name, "must be a positive integer");
+	http_problem(r, 422, "invalid filter", buf_str(&e));
+	buf_free(&e);
+	return -1;
+}
+
+void ref_domains_list(http_req *r)
+{
+	static const char *const names[] = {"limit", "cursor", NULL};
+	const char *v[2];
+	char limit[16];
+	const char *cursor;
+	if (http_query_or_reply(r, names, v) < 0 ||
+	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0)
+		return;
+	const char *params[] = {limit, cursor};
+	http_reply_list(r, &st_domains, &st_domains_csv, "code,name,name_en", params);
+}
+
+void ref_units_list(http_req *r)
+{
+	static const char *const names[] = {"limit", "cursor", "kind", NULL};
+	const char *v[3];
+	char limit[16];
+	const char *cursor;
+	if (http_query_or_reply(r, names, v) < 0 ||
+	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0 ||
+	    enum_filter_or_reply(r, "kind", v[2], unit_kinds) < 0)
+		return;
+	const char *params[] = {limit, cursor, v[2]};
+	http_reply_list(r, &st_units, &st_units_csv, "code,kind,name,parent_code,phone", params);
+}
+
+void ref_units_get(http_req *r)
+{
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id};
+	db_result *res = http_db_or_reply(r, &st_unit_get, params);
+	if (res)
+		http_reply_row(r, res);
+}
+
+static int unit_code_ok(const char *s)
+{
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
+}
+
+void ref_units_create(http_req *r)
+{
+	static const char *const creatable_kinds[] = {"township", "department", NULL};
+	static const json_field fields[] = {
+		{"code", JF_STRING, 1, 1, 64, NULL, unit_code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		{"kind", JF_ENUM, 1, 0, 0, creatable_kinds, NULL, NULL},
+		{"name", JF_STRING, 1, 1, 100, NULL, NULL, NULL},
+		{"parent_id", JF_INT, 0, 1, 9007199254740991LL, NULL, NULL, NULL},
+		{"parent_code", JF_STRING, 0, 1, 64, NULL, unit_code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		{"phone", JF_STRING, 0, 1, 32, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	if (json_member_type(r->json, "parent_id") == JT_NUMBER && json_member_type(r->json, "parent_code") == JT_STRING) {
+		buf e = {0};
+		json_error_add(&e, "parent_code", "give parent_id or parent_code, not both");
+		http_problem(r, 422, "the body has invalid fields", buf_str(&e));
+		buf_free(&e);
+		return;
+	}
+	const char *params[] = {r->body};
+	db_result *res = http_db_or_reply(r, &st_unit_create, params);
+	if (res)
+		http_reply_row(r, res);
+}
+
+void ref_grids_list(http_req *r)
+{
+	static const char *const names[] = {"limit", "cursor", "parent_id", "level", NULL};
+	const char *v[4];
+	char limit[16];
+	const char *cursor;
+	if (http_query_or_reply(r, names, v) < 0 ||
+	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0 ||
+	    id_filter_or_reply(r, "parent_id", v[2]) < 0 || enum_filter_or_reply(r, "level", v[3], grid_levels) < 0)
+		return;
+	const char *params[] = {limit, cursor, v[2], v[3]};
+	http_reply_list(r, &st_grids, &st_grids_csv, "code,level,name,parent_code", params);
+}

@@ -1,0 +1,22 @@
+#include "routes.h"
+
+#include "auth.h"
+#include "handlers.h"
+
+/* Order does not matter for matching (paths are unambiguous), but it is the order of the
+ * OpenAPI document and of /metrics. To add an endpoint: a row here, a handler in its
+ * resource file, its operation in openapi/openapi.yaml (the inventory test insists). */
+const route route_table[] = {
+	{"GET", "/healthz", ops_healthz, 0, NULL, 0},
+	{"GET", "/readyz", ops_readyz, 0, NULL, 0},
+	{"GET", "/metrics", ops_metrics, 0, NULL, 0},
+	{"GET", "/v1/openapi.json", ops_openapi, 0, NULL, 0},
+
+	{"GET", "/v1/domains", ref_domains_list, ROLES_ALL, NULL, ROUTE_CSV},
+	{"GET", "/v1/units", ref_units_list, ROLES_ALL, NULL, ROUTE_CSV},
+	{"POST", "/v1/units", ref_units_create, ROLE_DISTRICT, NULL, ROUTE_BODY},
+	{"GET", "/v1/units/{id}", ref_units_get, ROLES_ALL, NULL, 0},
+	{"GET", "/v1/grids", ref_grids_list, ROLES_ALL, NULL, ROUTE_CSV},
+};
+
+const int route_count = (int)(sizeof route_table / sizeof route_table[0]);

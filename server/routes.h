@@ -1,0 +1,26 @@
+/* routes: the one route table. The router (http.c), the authorisation check (http.c), the
+ * OpenAPI inventory test (`huyingd routes` -> tests/api) and /metrics all read it. */
+#ifndef HUYING_ROUTES_H
+#define HUYING_ROUTES_H
+
+typedef struct http_req http_req;
+typedef void (*route_fn)(http_req *r);
+
+enum {
+	ROUTE_BODY = 1, /* takes a JSON body: content type, size and syntax are checked before the handler */
+	ROUTE_CSV = 2,  /* a list that also answers Accept: text/csv */
+};
+
+typedef struct route {
+	const char *method;
+	const char *path;  /* literal segments and {id} (a positive integer) */
+	route_fn fn;
+	unsigned roles;    /* auth_role bits allowed; 0: no token needed */
+	const char *scope; /* token scope the route needs, or NULL */
+	int flags;
+} route;
+
+extern const route route_table[];
+extern const int route_count;
+
+#endif
