@@ -191,16 +191,103 @@ language sql immutable parallel safe as $$
   end
 $$;
 
--- Writes: create a unit (district office only). Returns the daemon's 4-tuple.
+-- Idempotency-Key (DESIGN §5): the key and the successful answer are written by the same
+-- statement that does the work, so they commit (or vanish) together. Scope: district, sub,
+-- method and route. A second request with the key waits for the first (the unique index),
+-- up to lock_timeout 2 s, then gets 55P03, which the daemon answers 409 with Retry-After.
+create table huying.idempotency (
+  district_id  bigint not null references huying.districts(id),
+  sub          text not null,
+  route        text not null,
+  key          text not null check (char_length(key) between 1 and 255),
+  fingerprint  bytea not null,
+  status       integer,
+  etag         text,
+  location     text,
+  body         text,
+  created_at   timestamptz not null default now(),
+  primary key (district_id, sub, route, key)
+);
+comment on table huying.idempotency is 'One stored answer per Idempotency-Key; older than 24 h counts as absent.';
+alter table huying.idempotency enable row level security;
+alter table huying.idempotency force row level security;
+create policy owner_all on huying.idempotency to current_user using (true) with check (true);
+-- A token sees and writes only its own keys (same district and sub).
+create policy idempotency_own on huying.idempotency to huying_api
+  using (district_id = (select auth.district()) and sub = (select auth.claims() ->> 'sub'))
+  with check (district_id = (select auth.district()) and sub = (select auth.claims() ->> 'sub'));
+grant select, insert, update on huying.idempotency to huying_api;
+
+-- The answer of a write: what the daemon sends back (status, ETag, Location, body) and
+-- whether it is a replay of a stored answer.
+create type api.answer as (status integer, etag text, location text, body text, replayed boolean);
+
+-- Starts an idempotent write. Returns NULL when the work must be done (the key is now held
+-- by this transaction), or the stored answer of an earlier request with the same key and
+-- body. The same key with another body is 422.
+create function api.idem_begin(p_key text, p_route text, p_body jsonb) returns api.answer
+language plpgsql volatile as $$
+declare
+  fp bytea := sha256(convert_to(coalesce(p_body::text, ''), 'UTF8'));
+  d bigint := auth.district();
+  s text := auth.claims() ->> 'sub';
+  held boolean;
+  prior huying.idempotency;
+begin
+  if p_key is null then
+    return null;
+  end if;
+  perform set_config('lock_timeout', '2s', true);
+  insert into huying.idempotency as i (district_id, sub, route, key, fingerprint)
+  values (d, s, p_route, p_key, fp)
+  on conflict (district_id, sub, route, key) do update
+     set fingerprint = excluded.fingerprint, status = null, etag = null, location = null, body = null,
+         created_at = now()
+     where i.created_at < now() - interval '24 hours'
+  returning true into held;
+  perform set_config('lock_timeout', '0', true);
+  if held then
+    return null;
+  end if;
+  select * into prior from huying.idempotency i
+   where i.district_id = d and i.sub = s and i.route = p_route and i.key = p_key;
+  if prior.fingerprint <> fp then
+    raise exception using errcode = 'HY422',
+      message = 'this Idempotency-Key was used with a different body',
+      detail = json_build_object('errors', json_build_array(json_build_object('field', 'Idempotency-Key', 'message', 'already used with a different body')))::text;
+  end if;
+  return row(prior.status, prior.etag, prior.location, prior.body, true)::api.answer;
+end
+$$;
+
+-- Records the answer of the work done under idem_key (no-op without a key) and returns it.
+create function api.idem_finish(p_key text, p_route text, a api.answer) returns api.answer
+language plpgsql volatile as $$
+begin
+  if p_key is not null then
+    update huying.idempotency i set status = a.status, etag = a.etag, location = a.location, body = a.body
+     where i.district_id = auth.district() and i.sub = auth.claims() ->> 'sub'
+       and i.route = p_route and i.key = p_key;
+  end if;
+  return a;
+end
+$$;
+
+-- Writes: create a unit (district office only). Returns the daemon's answer tuple.
 -- Business errors use SQLSTATE 'HY' || http status, with a JSON DETAIL the daemon merges into
 -- the problem body.
-create function api.unit_create(body jsonb, out status integer, out etag text, out location text, out body_out text)
+create function api.unit_create(body jsonb, idem_key text) returns setof api.answer
 language plpgsql volatile as $$
 declare
   d bigint := auth.district();
+  prior api.answer := api.idem_begin(idem_key, 'POST /v1/units', body);
   parent bigint;
   u huying.units;
 begin
+  if prior is not null then
+    return next prior;
+    return;
+  end if;
   if body ->> 'parent_code' is not null then
     select id into parent from huying.units where district_id = d and code = body ->> 'parent_code';
     if parent is null then
@@ -224,10 +311,8 @@ begin
     raise exception using errcode = 'HY409', message = format('a unit with code %s already exists', body ->> 'code'),
       detail = json_build_object('errors', json_build_array(json_build_object('field', 'code', 'message', 'already used')))::text;
   end;
-  status := 201;
-  etag := '"' || u.version || '"';
-  location := '/v1/units/' || u.id;
-  body_out := api.unit_json(u)::text;
+  return next api.idem_finish(idem_key, 'POST /v1/units',
+    row(201, '"' || u.version || '"', '/v1/units/' || u.id, api.unit_json(u)::text, false)::api.answer);
 end
 $$;
 
@@ -240,5 +325,6 @@ language sql stable parallel safe as $$
                            'updated_at', to_char(u.updated_at at time zone 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"'))
 $$;
 
+grant usage on type api.answer to huying_api;
 grant execute on all functions in schema api to huying_api;
 grant execute on all functions in schema auth to huying_api;

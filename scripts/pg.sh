@@ -27,10 +27,14 @@ as_pg() {
   fi
 }
 
+# Absolute path of $1 (its parent resolved; $1 itself is kept even when it is a symlink).
 abspath() {
-  local p=$1
+  local p=$1 parent
   [[ $p == /* ]] || p=$PWD/$p
-  if [[ -d $p ]]; then (cd "$p" && pwd -P); else printf '%s\n' "${p%/}"; fi
+  while [[ $p == */ && $p != / ]]; do p=${p%/}; done
+  parent=$(dirname "$p")
+  if [[ -d $parent ]]; then parent=$(cd "$parent" && pwd -P); fi
+  printf '%s/%s\n' "${parent%/}" "$(basename "$p")"
 }
 
 fallback_dir() {

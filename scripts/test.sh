@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `make test`: dependencies, two builds (build/ with unit tests, build-asan/ with ASan+UBSan),
 # a throwaway PostgreSQL in .data/test-pg, then unit, SQL, OpenAPI lint and API tests.
+# The API tests get HUYING_BIN (the sanitizer daemon), the two database URLs, and
+# HUYING_TEST_PG_DIR / HUYING_TEST_PG_PORT / HUYING_PG_SH to stop and start the cluster
+# (`$HUYING_PG_SH stop $HUYING_TEST_PG_DIR`, `$HUYING_PG_SH start $HUYING_TEST_PG_DIR $HUYING_TEST_PG_PORT`).
 # Stops at the first failing stage with a non-zero exit; the cluster is always removed
 # (set HUYING_KEEP_TEST_PG=1 to keep it for a look after a failure).
 set -euo pipefail
@@ -52,9 +55,9 @@ stage() {
 deps() { timeout 1200 scripts/deps.sh; }
 
 build() {
-  timeout 300 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBUILD_TESTING=ON
+  timeout 300 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUYING_TESTS=ON
   timeout 900 cmake --build build -j "$JOBS"
-  timeout 300 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUYING_SANITIZE=ON
+  timeout 300 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUYING_SANITIZE=ON -DHUYING_TESTS=ON
   timeout 900 cmake --build build-asan -j "$JOBS"
   [[ -x build/huyingd && -x build-asan/huyingd ]] || { log "build/huyingd or build-asan/huyingd is missing"; exit 1; }
 }
@@ -64,7 +67,11 @@ postgres() {
   timeout 120 scripts/pg.sh start --fast "$PG_DIR" "$PG_PORT"
 }
 
-unit_tests() { timeout 600 ctest --test-dir build --output-on-failure --no-tests=error; }
+# the unit tests run in both trees: plain, and under ASan+UBSan
+unit_tests() {
+  timeout 600 ctest --test-dir build --output-on-failure --no-tests=error
+  timeout 600 ctest --test-dir build-asan --output-on-failure --no-tests=error
+}
 
 migrate() { timeout 120 build-asan/huyingd migrate; }
 
@@ -102,7 +109,7 @@ api_tests() {
   files=$(find tests/api -type f \( -name '*.test.*' -o -name '*-test.*' -o -name '*_test.*' -o -name 'test-*' \) | wc -l)
   (( files > 0 )) || { log "no API tests found in tests/api/ (files must be named *.test.mjs)"; exit 1; }
   HUYING_BIN=$REPO_ROOT/build-asan/huyingd \
-  HUYING_TEST_PG_DIR=$PG_DIR HUYING_TEST_PG_PORT=$PG_PORT \
+  HUYING_TEST_PG_DIR=$PG_DIR HUYING_TEST_PG_PORT=$PG_PORT HUYING_PG_SH=$REPO_ROOT/scripts/pg.sh \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     timeout 1200 node --test --test-concurrency=1 tests/api/
@@ -114,7 +121,7 @@ stage "PostgreSQL ($PG_DIR, port $PG_PORT)" postgres
 eval "$(scripts/pg.sh urls "$PG_DIR" "$PG_PORT")"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-stage "unit tests (ctest)" unit_tests
+stage "unit tests (ctest: build/, build-asan/)" unit_tests
 stage "migrate (build-asan/huyingd)" migrate
 stage "SQL tests (tests/sql)" sql_tests
 stage "OpenAPI lint (redocly)" openapi_lint

@@ -37,6 +37,8 @@ static const struct setting settings[] = {
 	{"HUYING_JWT_ISS", NULL, "required iss claim (checked when set)"},
 	{"HUYING_JWT_AUD", NULL, "required aud claim (checked when set)"},
 	{"HUYING_JWT_SKEW", "30", "clock skew tolerance for exp/nbf, seconds"},
+	{"HUYING_RATE_LIMIT", "100", "requests per second per token subject, per replica (0: off); 429 above"},
+	{"HUYING_RATE_BURST", "200", "requests a subject may send at once before the rate applies"},
 	{"HUYING_CORS_ORIGINS", "", "allowed browser origins, space or comma separated"},
 	{"HUYING_LOG_LEVEL", "info", "info or warn (request lines are info)"},
 	{"HUYING_CONFIG", NULL, "optional file of KEY=VALUE lines; the environment wins"},
@@ -221,6 +223,12 @@ int config_load(int need_jwt)
 	if (get_int("HUYING_JWT_SKEW", 0, 3600, &v) < 0)
 		return -1;
 	cfg.jwt_skew = (int)v;
+	if (get_int("HUYING_RATE_LIMIT", 0, 1000000, &v) < 0)
+		return -1;
+	cfg.rate_limit = (int)v;
+	if (get_int("HUYING_RATE_BURST", 1, 1000000, &v) < 0)
+		return -1;
+	cfg.rate_burst = (int)v;
 	if (need_jwt && load_jwt_key() < 0)
 		return -1;
 	return 0;

@@ -29,6 +29,8 @@ typedef struct config {
 	const char *jwt_iss;          /* NULL when not configured */
 	const char *jwt_aud;
 	int jwt_skew;
+	int rate_limit;               /* requests per second per subject; 0 = off */
+	int rate_burst;
 	const char *cors_origins;     /* space or comma separated; "" = no CORS */
 	const char *log_level;
 } config;

@@ -304,6 +304,13 @@ db_result *db_run(const char *claims_json, int timeout_ms, db_stmt *st, const ch
 	PGresult *r = NULL;
 	if (ensure_connected(s, err) == 0) {
 		r = run_pipeline(s, claims_json, timeout_ms, st, params, err);
+		/* A statement this connection believed prepared is gone (DISCARD, a pooler in
+		 * between): forget them all and try once more, which prepares again. */
+		if (!r && s->conn && strcmp(err->sqlstate, "26000") == 0) {
+			memset(s->prepared, 0, sizeof s->prepared);
+			memset(err, 0, sizeof *err);
+			r = run_pipeline(s, claims_json, timeout_ms, st, params, err);
+		}
 		/* A connection must go back clean: never in a transaction or pipeline. */
 		if (s->conn && (PQtransactionStatus(s->conn) != PQTRANS_IDLE || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF))
 			drop(s);

@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "metrics.h"
+#include "ratelimit.h"
 
 #define MAX_ORIGINS 32
 #define MAX_CURSOR 512
@@ -146,7 +147,7 @@ void http_problem_ex(http_req *r, int status, const char *detail, const char *er
 	if (extra_json && *extra_json)
 		buf_printf(&b, ",%s", extra_json);
 	buf_putc(&b, '}');
-	if (status == 503 || status == 429)
+	if (status == 503)
 		http_header(r, "Retry-After", "1");
 	http_reply(r, status, "application/problem+json", buf_str(&b), b.len);
 	buf_free(&b);
@@ -165,26 +166,27 @@ static const struct {
 	const char *prefix;
 	int status;
 	const char *detail; /* NULL: use the database's message */
+	int retry;          /* worth retrying: add Retry-After */
 } sqlstates[] = {
-	{"23505", 409, "the resource already exists"},
-	{"23503", 422, "a referenced resource does not exist"},
-	{"23514", 422, "a value is out of its allowed range"},
-	{"23502", 422, "a required value is missing"},
-	{"22001", 422, "a value is too long"},
-	{"22P02", 400, "a value is malformed"},
-	{"22003", 400, "a number is out of range"},
-	{"22007", 400, "a date or time is malformed"},
-	{"22008", 400, "a date or time is out of range"},
-	{"22023", 400, "a parameter value is invalid"},
-	{"22021", 400, "text is not valid UTF-8"},
-	{"55P03", 409, "the resource is busy; retry"},
-	{"57014", 503, "the request took too long and was cancelled"},
-	{"40001", 503, "the request conflicted with another; retry"},
-	{"40P01", 503, "the request conflicted with another; retry"},
-	{"53", 503, "the database is out of resources; retry"},
-	{"08", 503, "the database is unavailable"},
-	{"57P", 503, "the database is restarting"},
-	{"25006", 503, "the database is read-only right now"},
+	{"23505", 409, "the resource already exists", 0},
+	{"23503", 422, "a referenced resource does not exist", 0},
+	{"23514", 422, "a value is out of its allowed range", 0},
+	{"23502", 422, "a required value is missing", 0},
+	{"22001", 422, "a value is too long", 0},
+	{"22P02", 400, "a value is malformed", 0},
+	{"22003", 400, "a number is out of range", 0},
+	{"22007", 400, "a date or time is malformed", 0},
+	{"22008", 400, "a date or time is out of range", 0},
+	{"22023", 400, "a parameter value is invalid", 0},
+	{"22021", 400, "text is not valid UTF-8", 0},
+	{"55P03", 409, "another request with this Idempotency-Key or on this resource is in progress; retry", 1},
+	{"57014", 503, "the request took too long and was cancelled", 0},
+	{"40001", 503, "the request conflicted with another; retry", 0},
+	{"40P01", 503, "the request conflicted with another; retry", 0},
+	{"53", 503, "the database is out of resources; retry", 0},
+	{"08", 503, "the database is unavailable", 0},
+	{"57P", 503, "the database is restarting", 0},
+	{"25006", 503, "the database is read-only right now", 0},
 };
 
 static void reply_db_error(http_req *r, const db_error *e)
@@ -213,12 +215,20 @@ static void reply_db_error(http_req *r, const db_error *e)
 	}
 	for (size_t i = 0; i < sizeof sqlstates / sizeof sqlstates[0]; i++) {
 		if (strncmp(e->sqlstate, sqlstates[i].prefix, strlen(sqlstates[i].prefix)) == 0) {
+			if (sqlstates[i].retry)
+				http_header(r, "Retry-After", "1");
 			http_problem(r, sqlstates[i].status, sqlstates[i].detail ? sqlstates[i].detail : e->message, NULL);
 			return;
 		}
 	}
-	fprintf(stderr, "{\"level\":\"error\",\"request_id\":\"%s\",\"sqlstate\":\"%s\",\"msg\":\"unmapped database error\"}\n",
-		r->request_id, e->sqlstate);
+	buf b = {0};
+	buf_printf(&b, "{\"level\":\"error\",\"request_id\":\"%s\",\"sqlstate\":\"%s\",\"msg\":\"unmapped database error\",\"error\":",
+		   r->request_id, e->sqlstate);
+	buf_json_str(&b, e->message, strlen(e->message));
+	buf_puts(&b, "}\n");
+	if (write(STDERR_FILENO, b.p, b.len) < 0) {
+	}
+	buf_free(&b);
 	http_problem(r, 500, "the server failed to process the request", NULL);
 }
 
@@ -246,8 +256,11 @@ void http_reply_row(http_req *r, db_result *res)
 	}
 	int len = 0, status = 200;
 	const char *body;
-	if (cols >= 4) {
+	if (cols >= 5) {
 		const char *s = db_value(res, 0, 0, NULL);
+		const char *replayed = db_value(res, 0, 4, NULL);
+		if (replayed && replayed[0] == 't')
+			http_header(r, "Idempotency-Replayed", "true");
 		status = s ? atoi(s) : 200;
 		if (db_value(res, 0, 1, NULL))
 			http_header(r, "ETag", db_value(res, 0, 1, NULL));
@@ -720,6 +733,27 @@ static int read_body_or_reply(http_req *r)
 	return 0;
 }
 
+/* Idempotency-Key: 1 to 255 printable ASCII characters (DESIGN §5). */
+static int idempotency_key_or_reply(http_req *r)
+{
+	const char *k = mg_get_header(r->conn, "Idempotency-Key");
+	if (!k)
+		return 0;
+	size_t n = strlen(k);
+	int ok = n >= 1 && n <= 255;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = k[i] >= 0x20 && k[i] <= 0x7E;
+	if (!ok) {
+		buf e = {0};
+		json_error_add(&e, "Idempotency-Key", "must be 1 to 255 printable ASCII characters");
+		http_problem(r, 422, "invalid Idempotency-Key header", buf_str(&e));
+		buf_free(&e);
+		return -1;
+	}
+	r->idem_key = k;
+	return 0;
+}
+
 static int accepts_csv(const char *accept)
 {
 	/* CSV only when the client asks for it before (or instead of) JSON. */
@@ -744,6 +778,14 @@ static void handle(http_req *r)
 	if (rt->roles) {
 		if (authenticate_or_reply(r) < 0)
 			return;
+		int wait = ratelimit_take(r->claims.district, r->claims.sub);
+		if (wait) {
+			char ra[16];
+			snprintf(ra, sizeof ra, "%d", wait);
+			http_header(r, "Retry-After", ra);
+			http_problem(r, 429, "too many requests from this token subject; slow down", NULL);
+			return;
+		}
 		if (!(rt->roles & r->claims.role)) {
 			http_problem(r, 403, "this role may not use this route", NULL);
 			return;
@@ -768,6 +810,8 @@ static void handle(http_req *r)
 			http_problem(r, 400, err, NULL);
 			return;
 		}
+		if (idempotency_key_or_reply(r) < 0)
+			return;
 	}
 	rt->fn(r);
 	if (!r->answered)
@@ -859,22 +903,30 @@ static int log_message(const struct mg_connection *conn, const char *message)
 }
 
 /* Errors civetweb detects itself (a header block that is too large, a malformed request
- * line) still get problem+json. */
+ * line, a bad Content-Length) still get a problem+json, never civetweb's text page. */
 static int http_error(struct mg_connection *conn, int status, const char *msg)
 {
 	(void)msg;
-	char body[256];
-	int n = snprintf(body, sizeof body,
-			 "{\"type\":\"https://huying.dev/problems/bad-request\",\"title\":\"Bad request\",\"status\":%d,"
-			 "\"detail\":\"the request could not be parsed\"}",
-			 status);
+	int i = 0, n = (int)(sizeof problems / sizeof problems[0]);
+	while (i < n - 1 && problems[i].status != status)
+		i++;
+	const char *slug = problems[i].status == status ? problems[i].slug : "bad-request";
+	const char *title = problems[i].status == status ? problems[i].title : "Bad request";
+	char rid[32];
+	new_request_id(rid);
+	char body[512];
+	int len = snprintf(body, sizeof body,
+			   "{\"type\":\"https://huying.dev/problems/%s\",\"title\":\"%s\",\"status\":%d,"
+			   "\"detail\":\"the request could not be parsed (HTTP %d)\",\"instance\":\"/\",\"request_id\":\"%s\"}",
+			   slug, title, status, status, rid);
+	char clen[16];
+	snprintf(clen, sizeof clen, "%d", len);
 	mg_response_header_start(conn, status);
 	mg_response_header_add(conn, "Content-Type", "application/problem+json", -1);
-	char clen[16];
-	snprintf(clen, sizeof clen, "%d", n);
 	mg_response_header_add(conn, "Content-Length", clen, -1);
+	mg_response_header_add(conn, "X-Request-Id", rid, -1);
 	mg_response_header_send(conn);
-	mg_write(conn, body, (size_t)n);
+	mg_write(conn, body, (size_t)len);
 	return 0;
 }
 

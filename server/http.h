@@ -36,6 +36,7 @@ struct http_req {
 	char *body;          /* NUL-terminated, body_len bytes; NULL when none */
 	size_t body_len;
 	json_doc *json; /* parsed body (ROUTE_BODY routes) */
+	const char *idem_key; /* Idempotency-Key (checked), or NULL */
 	int want_csv;
 	const char *origin; /* allowed Origin to echo, or NULL */
 	int status;         /* answered status, for the log */
@@ -85,7 +86,7 @@ int http_validate_or_reply(http_req *r, const json_field *fields);
 db_result *http_db_or_reply(http_req *r, db_stmt *st, const char *const *params);
 
 /* Answers from a statement's single row: 1 column = body (200); 2 = etag, body (200);
- * 4 = status, etag, location, body. No row: 404. Frees res. */
+ * 5 = an api.answer (status, etag, location, body, replayed). No row: 404. Frees res. */
 void http_reply_row(http_req *r, db_result *res);
 
 /* Answers a CSV export: BOM, header line, then the first `limit` rows of res (column 0: the

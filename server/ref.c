@@ -48,7 +48,7 @@ static db_stmt st_unit_get = DB_STMT("units_get",
 				     "select '\"' || u.version || '\"', api.unit_json(u)::text from huying.units u"
 				     " where u.id = $1::bigint and u.district_id = (select auth.district())",
 				     1);
-static db_stmt st_unit_create = DB_STMT("units_create", "select * from api.unit_create($1::jsonb)", 1);
+static db_stmt st_unit_create = DB_STMT("units_create", "select * from api.unit_create($1::jsonb, $2)", 2);
 
 static db_stmt st_grids = DB_STMT(
 	"grids_list",
@@ -173,7 +173,7 @@ void ref_units_create(http_req *r)
 		buf_free(&e);
 		return;
 	}
-	const char *params[] = {r->body};
+	const char *params[] = {r->body, r->idem_key};
 	db_result *res = http_db_or_reply(r, &st_unit_create, params);
 	if (res)
 		http_reply_row(r, res);
