@@ -180,13 +180,13 @@ language sql immutable parallel safe as $$
   select rtrim(translate(encode(convert_to(keys::text, 'UTF8'), 'base64'), E'+/\n', '-_'), '=')
 $$;
 
--- CSV cell for exports: RFC 4180 quoting, and a leading = + - @ prefixed with ' so that a
--- spreadsheet never evaluates it as a formula.
+-- CSV cell for exports: RFC 4180 quoting, and a leading = + - @ (or tab, CR: OWASP's list)
+-- prefixed with ' so that a spreadsheet never evaluates it as a formula.
 create function api.csv_cell(v text) returns text
 language sql immutable parallel safe as $$
   select case
     when v is null then ''
-    else (with p as (select case when v ~ '^[=+@-]' then '''' || v else v end as s)
+    else (with p as (select case when v ~ '^[=+@\t\r-]' then '''' || v else v end as s)
           select case when s ~ '[",\r\n]' then '"' || replace(s, '"', '""') || '"' else s end from p)
   end
 $$;
@@ -295,7 +295,7 @@ begin
         detail = json_build_object('errors', json_build_array(json_build_object('field', 'parent_code', 'message', 'no such unit')))::text;
     end if;
   elsif body ->> 'parent_id' is not null then
-    select id into parent from huying.units where district_id = d and id = (body ->> 'parent_id')::bigint;
+    select id into parent from huying.units where district_id = d and id = (body ->> 'parent_id')::numeric::bigint;
     if parent is null then
       raise exception using errcode = 'HY422', message = 'parent_id names no unit of this district',
         detail = json_build_object('errors', json_build_array(json_build_object('field', 'parent_id', 'message', 'no such unit')))::text;

@@ -55,7 +55,7 @@ static int check_claims(const json_doc *d, time_t now, auth_claims *c, const cha
 		return *why = "the token has no exp claim", -1;
 	if (json_member_int(d, "exp", &exp) < 0)
 		return *why = "the token's exp claim is not an integer", -1;
-	if (exp + cfg.jwt_skew < (int64_t)now)
+	if (exp + cfg.jwt_skew <= (int64_t)now) /* RFC 7519: now must be before exp */
 		return *why = "the token has expired", -1;
 	if (opt_int(d, "nbf", &nbf, &has) < 0)
 		return *why = "the token's nbf claim is not an integer", -1;
@@ -150,7 +150,9 @@ int auth_verify(const char *token, size_t len, time_t now, auth_claims *c, const
 	int rc = -1;
 	json_doc *d = NULL;
 	char *grants = NULL;
-	if (jwt_get_alg(j) != pinned_alg()) {
+	/* libjwt matches the header's alg case-insensitively: compare the exact text too. */
+	const char *alg = jwt_get_header(j, "alg");
+	if (jwt_get_alg(j) != pinned_alg() || !alg || strcmp(alg, cfg.jwt_alg_name) != 0) {
 		*why = "the token is not signed with the accepted algorithm";
 		goto out;
 	}

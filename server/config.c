@@ -84,8 +84,15 @@ static int read_config_file(const char *path)
 			return -1;
 		}
 		*eq = '\0';
+		char *k_end = eq;
+		while (k_end > p && (k_end[-1] == ' ' || k_end[-1] == '\t'))
+			*--k_end = '\0';
+		char *v = eq + 1 + strspn(eq + 1, " \t");
+		size_t vl = strlen(v);
+		while (vl && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+			v[--vl] = '\0';
 		file_vals[nfile_vals][0] = strdup(p);
-		file_vals[nfile_vals][1] = strdup(eq + 1);
+		file_vals[nfile_vals][1] = strdup(v);
 		nfile_vals++;
 	}
 	fclose(f);

@@ -114,6 +114,12 @@ json_doc *json_parse(const char *s, size_t n, char *err, size_t errlen)
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (in_str) {
+			if ((unsigned char)c < 0x20) {
+				/* JSON forbids raw control characters in strings; cJSON lets them
+				 * through (a raw NUL would even cut the string short). */
+				snprintf(err, errlen, "raw control character in a string (byte %zu): escape it", i);
+				return NULL;
+			}
 			if (c == '\\')
 				i++;
 			else if (c == '"')
@@ -199,7 +205,8 @@ int json_member_str(const json_doc *d, const char *key, const char **s)
 	return 0;
 }
 
-#define MAX_SAFE 9007199254740992.0 /* 2^53: beyond it doubles skip integers */
+#define MAX_SAFE 9007199254740991.0 /* 2^53 - 1: from 2^53 on, doubles skip integers, so
+                                     * 2^53 + 1 would arrive as 2^53: refuse both */
 
 static int exact_int(const cJSON *c, int64_t *v)
 {

@@ -446,12 +446,14 @@ static void test_member_int_rejects_integers_doubles_cannot_hold(void **state)
 	assert_int_equal(member_int("18446744073709551616", &v), -1);
 }
 
-static void test_member_int_accepts_two_to_the_53(void **state)
+static void test_member_int_accepts_up_to_two_to_the_53_minus_one(void **state)
 {
 	(void)state;
 	int64_t v = 0;
-	assert_int_equal(member_int("9007199254740992", &v), 0);
-	assert_true(v == INT64_C(9007199254740992));
+	assert_int_equal(member_int("9007199254740991", &v), 0);
+	assert_true(v == INT64_C(9007199254740991));
+	/* 2^53 itself is refused: 2^53 + 1 reads as the same double */
+	assert_int_equal(member_int("9007199254740992", &v), -1);
 }
 
 static void test_member_int_accepts_exact_integers(void **state)
@@ -813,7 +815,7 @@ int main(void)
 		cmocka_unit_test(test_member_int_rejects_infinity),
 		cmocka_unit_test(test_member_int_rejects_non_numbers),
 		cmocka_unit_test(test_member_int_rejects_integers_doubles_cannot_hold),
-		cmocka_unit_test(test_member_int_accepts_two_to_the_53),
+		cmocka_unit_test(test_member_int_accepts_up_to_two_to_the_53_minus_one),
 		cmocka_unit_test(test_member_int_accepts_exact_integers),
 		cmocka_unit_test(test_scalar_array_len),
 		cmocka_unit_test(test_member_each_str),

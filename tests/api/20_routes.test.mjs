@@ -1,0 +1,196 @@
+// Every route of the route table: no token 401, each role it does not allow 403, another
+// district's resource 404; unknown routes 404, wrong methods 405 with the exact Allow, ids
+// that are not positive integers 404; and the check order of DESIGN §5.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  cli, expect401, expectProblem, fixtures, psql, raw, request, ROLES, startDaemon, tokenFor, WWW_NONE,
+} from './lib.mjs';
+
+const ROUTES = JSON.parse(cli(['routes']).stdout);
+const AUTH_ROUTES = ROUTES.filter((r) => r.auth);
+const NOT_VISIBLE = 'no such resource, or not visible to this token';
+
+let fx;
+let d;
+before(async () => {
+  fx = fixtures();
+  d = await startDaemon();
+});
+after(async () => { await d.stop(); });
+
+// A request that would succeed for an allowed role: path (with ids of district A) and body.
+// Every route needs an entry here, so a new route cannot slip past these tests.
+function sample(route) {
+  const table = {
+    'GET /v1/domains': { path: '/v1/domains' },
+    'GET /v1/units': { path: '/v1/units' },
+    'POST /v1/units': { path: '/v1/units', body: { code: 'NEVER-CREATED', kind: 'department', name: '不应创建' } },
+    'GET /v1/units/{id}': { path: `/v1/units/${fx.A.office}`, otherDistrict: `/v1/units/${fx.B.office}` },
+    'GET /v1/grids': { path: '/v1/grids' },
+  };
+  const s = table[`${route.method} ${route.path}`];
+  assert.ok(s, `no sample request for ${route.method} ${route.path}: add one to 20_routes.test.mjs`);
+  return s;
+}
+
+// The Allow header the daemon must send for a path template: its methods in route-table
+// order, HEAD after GET, then OPTIONS.
+function allowFor(template) {
+  const ms = [];
+  for (const r of ROUTES.filter((x) => x.path === template)) {
+    ms.push(r.method);
+    if (r.method === 'GET') ms.push('HEAD');
+  }
+  return [...ms, 'OPTIONS'].join(', ');
+}
+
+describe('every route that needs a token', () => {
+  test('no token: 401 "a bearer token is required" with WWW-Authenticate: Bearer realm="huying"', async () => {
+    assert.ok(AUTH_ROUTES.length >= 5);
+    for (const route of AUTH_ROUTES) {
+      const s = sample(route);
+      const r = await request(d, route.method, s.path, { body: s.body });
+      expect401(r, 'a bearer token is required', { www: WWW_NONE });
+    }
+  });
+
+  test('each role it does not allow: 403 "this role may not use this route"', async () => {
+    let checked = 0;
+    for (const route of AUTH_ROUTES) {
+      const s = sample(route);
+      for (const role of ROLES.filter((x) => !route.roles.includes(x))) {
+        const r = await request(d, route.method, s.path, { token: tokenFor(d, fx.A, role), body: s.body });
+        expectProblem(r, 403, 'this role may not use this route');
+        checked++;
+      }
+    }
+    // POST /v1/units is district-only: township, department and integration at least
+    assert.ok(checked >= 3);
+    assert.equal(psql("select count(*) from huying.units where code = 'NEVER-CREATED'"), '0');
+  });
+
+  test('each role it allows gets through (2xx)', async () => {
+    for (const route of AUTH_ROUTES.filter((r) => r.method === 'GET')) {
+      const s = sample(route);
+      for (const role of route.roles) {
+        const r = await request(d, route.method, s.path, { token: tokenFor(d, fx.A, role) });
+        assert.equal(r.status, 200, `${role} ${route.method} ${s.path}: ${r.text.slice(0, 300)}`);
+      }
+    }
+  });
+
+  test("another district's resource: 404, for every role", async () => {
+    const withId = AUTH_ROUTES.filter((r) => r.path.includes('{id}'));
+    assert.ok(withId.length >= 1);
+    for (const route of withId) {
+      const s = sample(route);
+      assert.ok(s.otherDistrict, `${route.path}: no other-district sample`);
+      for (const role of route.roles) {
+        const r = await request(d, route.method, s.otherDistrict, { token: tokenFor(d, fx.A, role) });
+        expectProblem(r, 404, NOT_VISIBLE);
+        // and the owner district does see it
+        const own = await request(d, route.method, s.otherDistrict, { token: tokenFor(d, fx.B, role) });
+        assert.equal(own.status, 200, own.text);
+      }
+    }
+  });
+
+  test('an id that does not exist: 404', async () => {
+    const r = await request(d, 'GET', '/v1/units/999999999', { token: tokenFor(d, fx.A, 'township') });
+    expectProblem(r, 404, NOT_VISIBLE);
+  });
+});
+
+describe('routing', () => {
+  test('unknown routes: 404 problem "no such route", with or without a token', async () => {
+    const paths = ['/v1/nope', '/', '/v1', '/v1/', '/v1/units/', '/V1/units', '/v1/units/1/extra',
+      '/healthz/', '/v1/openapi.yaml', '/index.html', '/v1/units;x'];
+    for (const p of paths) {
+      for (const token of [undefined, tokenFor(d, fx.A, 'district')]) {
+        const r = await request(d, 'GET', p, { token });
+        expectProblem(r, 404, 'no such route');
+      }
+    }
+  });
+
+  test('ids that are not positive integers: 404 (never 400 or 500)', async () => {
+    const t = tokenFor(d, fx.A, 'district');
+    for (const id of ['abc', '0', '-1', '01', '1e3', '1.0', '%31', '9999999999999999', '99999999999999999999999', ' 1']) {
+      const r = await request(d, 'GET', `/v1/units/${id.replace(' ', '%20')}`, { token: t });
+      expectProblem(r, 404, 'no such route');
+    }
+  });
+
+  test('wrong method: 405 with the exact Allow, before the token is looked at', async () => {
+    const templates = [...new Set(ROUTES.map((r) => r.path))];
+    let n = 0;
+    for (const tpl of templates) {
+      const p = tpl.replace('{id}', String(fx.A.office));
+      const have = ROUTES.filter((r) => r.path === tpl).map((r) => r.method);
+      for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((x) => !have.includes(x))) {
+        for (const token of [undefined, tokenFor(d, fx.A, 'district')]) {
+          const r = await request(d, m, p, { token, body: m === 'GET' ? undefined : '{}', headers: { 'content-type': 'application/json' } });
+          expectProblem(r, 405, 'this method is not allowed on this path');
+          assert.equal(r.headers.allow, allowFor(tpl), `${m} ${p}`);
+          n++;
+        }
+      }
+    }
+    assert.ok(n >= 20);
+    assert.equal(allowFor('/v1/units'), 'GET, HEAD, POST, OPTIONS');
+  });
+
+  test('HEAD of a GET route: the same status and headers, no body', async () => {
+    const t = tokenFor(d, fx.A, 'township');
+    const g = await request(d, 'GET', `/v1/units/${fx.A.office}`, { token: t });
+    const h = await request(d, 'HEAD', `/v1/units/${fx.A.office}`, { token: t });
+    assert.equal(h.status, 200);
+    assert.equal(h.body.length, 0);
+    assert.equal(h.headers.etag, g.headers.etag);
+    assert.equal(h.headers['content-type'], g.headers['content-type']);
+    const n = await request(d, 'HEAD', '/v1/units', {});
+    assert.equal(n.status, 401);
+  });
+});
+
+describe('check order (DESIGN §5)', () => {
+  const body = JSON.stringify({ code: 'ORDER-X', kind: 'department', name: 'x' });
+
+  test('413 comes before 401: an oversized body without a token', async () => {
+    const r = await raw(d, 'POST /v1/units HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n'
+      + 'Content-Length: 2000000\r\n\r\n', { expect: 1 });
+    assert.equal(r.responses.length, 1, 'no answer');
+    expectProblem(r.responses[0], 413, 'the body is larger than the limit');
+  });
+
+  test('401 comes before 415 and 400', async () => {
+    const r = await request(d, 'POST', '/v1/units', { body: '{bad', headers: { 'content-type': 'text/plain' } });
+    expect401(r, 'a bearer token is required', { www: WWW_NONE });
+  });
+
+  test('403 comes before 415, 400 and 422', async () => {
+    const t = tokenFor(d, fx.A, 'township');
+    for (const [ct, b] of [['text/plain', body], ['application/json', '{bad'], ['application/json', '{"bogus":1}']]) {
+      const r = await request(d, 'POST', '/v1/units', { token: t, body: b, headers: { 'content-type': ct } });
+      expectProblem(r, 403, 'this role may not use this route');
+    }
+  });
+
+  test('415 comes before 400', async () => {
+    const r = await request(d, 'POST', '/v1/units', { token: tokenFor(d, fx.A, 'district'), body: '{bad', headers: { 'content-type': 'text/plain' } });
+    expectProblem(r, 415, 'the body must be application/json (UTF-8)');
+  });
+
+  test('400 comes before 422', async () => {
+    const r = await request(d, 'POST', '/v1/units', {
+      token: tokenFor(d, fx.A, 'district'), body: '{"bogus":1,"bogus":2}', headers: { 'content-type': 'application/json' },
+    });
+    expectProblem(r, 400, 'duplicate key "bogus"');
+  });
+
+  test('401 comes before 422 on a list', async () => {
+    expect401(await request(d, 'GET', '/v1/units?limit=0'), 'a bearer token is required', { www: WWW_NONE });
+  });
+});

@@ -1,0 +1,159 @@
+/* Unit tests for the pure helpers of server/http.c (path matching, cursor decoding, content
+ * negotiation). They are static, so the file under test is included, h2o style.
+ *
+ * Linking: this object then defines every symbol of http.c itself, so the linker never pulls
+ * http.o out of libhuying_core.a (an archive member is only taken for a symbol that is still
+ * undefined) and nothing is defined twice. Whatever needs civetweb or a database is left to
+ * the API suite. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "../../server/http.c"
+
+/* ---- path_matches -------------------------------------------------------------------- */
+
+static void test_literal_paths_match_exactly(void **state)
+{
+	(void)state;
+	int64_t ids[HTTP_MAX_PATH_IDS] = {0};
+	assert_int_equal(path_matches("/v1/units", "/v1/units", ids), 1);
+	assert_int_equal(path_matches("/v1/units", "/v1/units/", ids), 0);
+	assert_int_equal(path_matches("/v1/units", "/v1/unit", ids), 0);
+	assert_int_equal(path_matches("/v1/units", "/v1/unitsx", ids), 0);
+	assert_int_equal(path_matches("/v1/units", "/v1/Units", ids), 0);
+	assert_int_equal(path_matches("/v1/units", "/v1", ids), 0);
+	assert_int_equal(path_matches("/v1/units", "v1/units", ids), 0);
+	assert_int_equal(path_matches("/v1/units", "//v1/units", ids), 0);
+	assert_int_equal(path_matches("/v1/units", "", ids), 0);
+}
+
+static void test_id_segments_are_captured(void **state)
+{
+	(void)state;
+	int64_t ids[HTTP_MAX_PATH_IDS] = {0};
+	assert_int_equal(path_matches("/v1/units/{id}", "/v1/units/42", ids), 1);
+	assert_true(ids[0] == 42);
+	assert_int_equal(path_matches("/v1/a/{id}/b/{id}", "/v1/a/7/b/900719925474099", ids), 1);
+	assert_true(ids[0] == 7);
+	assert_true(ids[1] == INT64_C(900719925474099));
+}
+
+static void test_malformed_ids_do_not_match(void **state)
+{
+	(void)state;
+	int64_t ids[HTTP_MAX_PATH_IDS] = {0};
+	static const char *const bad[] = {
+		"/v1/units/",          /* empty */
+		"/v1/units/0",         /* ids start at 1 */
+		"/v1/units/007",       /* leading zero: one id, one spelling */
+		"/v1/units/-1",
+		"/v1/units/+1",
+		"/v1/units/1a",
+		"/v1/units/abc",
+		"/v1/units/1.0",
+		"/v1/units/%31",
+		"/v1/units/1234567890123456", /* 16 digits */
+		"/v1/units/42/",
+		"/v1/units/42/x",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (path_matches("/v1/units/{id}", bad[i], ids))
+			fail_msg("%s matched /v1/units/{id}", bad[i]);
+	assert_int_equal(path_matches("/v1/units/{id}", "/v1/units/123456789012345", ids), 1); /* 15 digits */
+}
+
+/* ---- b64url_decode ------------------------------------------------------------------- */
+
+static int decode(const char *s, char *out) { return b64url_decode(s, strlen(s), out); }
+
+static void test_b64url_decodes_unpadded_input(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_int_equal(decode("WyJDRC1aSiJd", out), 9); /* what api.cursor('["CD-ZJ"]') gives */
+	assert_string_equal(out, "[\"CD-ZJ\"]");
+	assert_int_equal(decode("", out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(decode("YQ", out), 1);
+	assert_string_equal(out, "a");
+	assert_int_equal(decode("YWI", out), 2);
+	assert_string_equal(out, "ab");
+	assert_int_equal(decode("YWJj", out), 3);
+	assert_string_equal(out, "abc");
+	assert_int_equal(decode("-_8", out), 2); /* the url-safe alphabet */
+	assert_memory_equal(out, "\xfb\xff", 2);
+}
+
+static void test_b64url_rejects_padding_and_other_alphabets(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_int_equal(decode("YQ==", out), -1);
+	assert_int_equal(decode("+/8", out), -1);
+	assert_int_equal(decode("YW J", out), -1);
+	assert_int_equal(decode("Y", out), -1);     /* a length of 4n+1 is never valid */
+	assert_int_equal(decode("YWJjZ", out), -1);
+}
+
+static void test_b64url_rejects_non_canonical_spellings(void **state)
+{
+	(void)state;
+	char out[64];
+	/* "YR" and "YQ" both carry 'a' in their first 8 bits; only "YQ" has zero leftovers. */
+	assert_int_equal(decode("YR", out), -1);
+	assert_int_equal(decode("YWK", out), -1);
+}
+
+/* ---- json_content_type --------------------------------------------------------------- */
+
+static void test_json_content_type(void **state)
+{
+	(void)state;
+	assert_int_equal(json_content_type("application/json"), 1);
+	assert_int_equal(json_content_type("Application/JSON"), 1);
+	assert_int_equal(json_content_type("application/json; charset=utf-8"), 1);
+	assert_int_equal(json_content_type("application/json;charset=UTF-8"), 1);
+	assert_int_equal(json_content_type("application/json; charset=\"utf-8\""), 1);
+	assert_int_equal(json_content_type("application/json ; charset=utf-8"), 1);
+	assert_int_equal(json_content_type(NULL), 0);
+	assert_int_equal(json_content_type(""), 0);
+	assert_int_equal(json_content_type("text/plain"), 0);
+	assert_int_equal(json_content_type("application/jsonx"), 0);
+	assert_int_equal(json_content_type("application/json-patch+json"), 0);
+	assert_int_equal(json_content_type("application/x-www-form-urlencoded"), 0);
+	assert_int_equal(json_content_type("application/json; charset=latin1"), 0);
+	assert_int_equal(json_content_type("application/json; charset=utf-16"), 0);
+	assert_int_equal(json_content_type("application/json; charset=utf-88"), 0);
+}
+
+/* ---- accepts_csv --------------------------------------------------------------------- */
+
+static void test_accepts_csv_only_when_asked_first(void **state)
+{
+	(void)state;
+	assert_int_equal(accepts_csv(NULL), 0);
+	assert_int_equal(accepts_csv("*/*"), 0);
+	assert_int_equal(accepts_csv("application/json"), 0);
+	assert_int_equal(accepts_csv("text/csv"), 1);
+	assert_int_equal(accepts_csv("Text/CSV"), 1);
+	assert_int_equal(accepts_csv("text/csv, application/json"), 1);
+	assert_int_equal(accepts_csv("application/json, text/csv"), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_literal_paths_match_exactly),
+		cmocka_unit_test(test_id_segments_are_captured),
+		cmocka_unit_test(test_malformed_ids_do_not_match),
+		cmocka_unit_test(test_b64url_decodes_unpadded_input),
+		cmocka_unit_test(test_b64url_rejects_padding_and_other_alphabets),
+		cmocka_unit_test(test_b64url_rejects_non_canonical_spellings),
+		cmocka_unit_test(test_json_content_type),
+		cmocka_unit_test(test_accepts_csv_only_when_asked_first),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
