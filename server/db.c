@@ -23,14 +23,13 @@ typedef struct slot {
 
 static struct {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
 	slot *slots;
 	int size;
 	int wait_ms;
 	char *url;
 	int in_use, waiting;
 	unsigned long long checkouts, wait_timeouts, connects, connect_failures;
-} pool = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+} pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
 static atomic_int next_stmt_id = 1;
 
@@ -77,41 +76,80 @@ static long ms_since(const struct timespec *t)
 	return (now.tv_sec - t->tv_sec) * 1000 + (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
+/* A request waiting for a connection. Waiters queue in arrival order and release() hands
+ * a connection straight to the oldest one, so that a thread arriving just after a release
+ * cannot take the connection from under a waiter (that made the p99 a hundred times the
+ * p50: bench/README.md). */
+typedef struct waiter {
+	pthread_cond_t cv;
+	slot *given;
+	struct waiter *next;
+} waiter;
+
+static waiter *queue_head, *queue_tail;
+
+static void unqueue(waiter *w)
+{
+	waiter **pp = &queue_head, *prev = NULL;
+	while (*pp && *pp != w) {
+		prev = *pp;
+		pp = &(*pp)->next;
+	}
+	if (!*pp)
+		return;
+	*pp = w->next;
+	if (queue_tail == w)
+		queue_tail = prev;
+}
+
 /* Takes a free slot, waiting up to wait_ms. Prefers a slot that is already connected. */
 static slot *acquire(void)
 {
-	struct timespec deadline;
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += pool.wait_ms / 1000;
-	deadline.tv_nsec += (long)(pool.wait_ms % 1000) * 1000000;
-	if (deadline.tv_nsec >= 1000000000) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000;
-	}
 	pthread_mutex_lock(&pool.mu);
 	slot *s = NULL;
-	for (;;) {
+	if (!queue_head) {
 		slot *idle = NULL;
-		for (int i = 0; i < pool.size; i++) {
+		for (int i = 0; i < pool.size && !s; i++) {
 			if (pool.slots[i].in_use)
 				continue;
-			if (pool.slots[i].conn) {
+			if (pool.slots[i].conn)
 				s = &pool.slots[i];
-				break;
-			}
-			if (!idle)
+			else if (!idle)
 				idle = &pool.slots[i];
 		}
 		if (!s)
 			s = idle;
-		if (s)
-			break;
+	}
+	if (!s) {
+		struct timespec deadline;
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += pool.wait_ms / 1000;
+		deadline.tv_nsec += (long)(pool.wait_ms % 1000) * 1000000;
+		if (deadline.tv_nsec >= 1000000000) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000;
+		}
+		waiter w = {.given = NULL, .next = NULL};
+		pthread_cond_init(&w.cv, NULL);
+		if (queue_tail)
+			queue_tail->next = &w;
+		else
+			queue_head = &w;
+		queue_tail = &w;
 		pool.waiting++;
-		int rc = pthread_cond_timedwait(&pool.cv, &pool.mu, &deadline);
+		while (!w.given) {
+			if (pthread_cond_timedwait(&w.cv, &pool.mu, &deadline) == ETIMEDOUT && !w.given) {
+				unqueue(&w);
+				pool.wait_timeouts++;
+				break;
+			}
+		}
 		pool.waiting--;
-		if (rc == ETIMEDOUT) {
-			pool.wait_timeouts++;
-			break;
+		pthread_cond_destroy(&w.cv);
+		if (w.given) {
+			pool.checkouts++;
+			pthread_mutex_unlock(&pool.mu);
+			return w.given; /* still marked in use: handed over by release() */
 		}
 	}
 	if (s) {
@@ -126,9 +164,17 @@ static slot *acquire(void)
 static void release(slot *s)
 {
 	pthread_mutex_lock(&pool.mu);
-	s->in_use = 0;
-	pool.in_use--;
-	pthread_cond_signal(&pool.cv);
+	waiter *w = queue_head;
+	if (w) {
+		queue_head = w->next;
+		if (!queue_head)
+			queue_tail = NULL;
+		w->given = s;
+		pthread_cond_signal(&w->cv);
+	} else {
+		s->in_use = 0;
+		pool.in_use--;
+	}
 	pthread_mutex_unlock(&pool.mu);
 }
 

@@ -41,6 +41,7 @@ struct http_req {
 	const char *origin; /* allowed Origin to echo, or NULL */
 	int status;         /* answered status, for the log */
 	int answered;
+	int close; /* close the connection after the answer (e.g. a body left unread) */
 	const char *hdr_name[HTTP_MAX_HEADERS];
 	char *hdr_value[HTTP_MAX_HEADERS];
 	int nhdr;
