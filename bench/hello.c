@@ -5,7 +5,12 @@
  * thread count, keep-alive, tcp_nodelay, backlog and queue. No routing, no token, no SQL:
  * what is left is civetweb's own cost per request on this machine.
  *
- *   bench_hello [LISTEN [THREADS]]      defaults: 127.0.0.1:18081 128
+ *   bench_hello [LISTEN [THREADS [MODE]]]     defaults: 127.0.0.1:18081 128 headers
+ *
+ * MODE headers answers through civetweb's response API (mg_response_header_start/add/send,
+ * then mg_write), as huyingd does; civetweb 1.15 sends every header line with its own
+ * send(), so with tcp_nodelay one answer is several packets. MODE one-write sends the
+ * status line, headers and body with a single mg_write: what an answer costs at best.
  *
  * Runs until SIGINT or SIGTERM.
  */
@@ -28,6 +33,8 @@ static const char body[] =
 	"\"flags\":{\"accepts_calls\":true,\"accepts_orders\":true,\"supervised\":false}}";
 
 static volatile sig_atomic_t stop;
+static char whole[1024]; /* the "one-write" answer: status line, headers and body */
+static int whole_len;
 
 static void on_signal(int sig)
 {
@@ -35,6 +42,7 @@ static void on_signal(int sig)
 	stop = 1;
 }
 
+/* civetweb's response API, as huyingd uses it (server/http.c): one send() per header line. */
 static int answer(struct mg_connection *conn)
 {
 	char clen[16];
@@ -47,14 +55,26 @@ static int answer(struct mg_connection *conn)
 	return 200;
 }
 
+/* The same answer written at once: one send() per response. */
+static int answer_one_write(struct mg_connection *conn)
+{
+	mg_write(conn, whole, (size_t)whole_len);
+	return 200;
+}
+
 int main(int argc, char **argv)
 {
 	const char *listen = argc > 1 ? argv[1] : "127.0.0.1:18081";
 	const char *threads = argc > 2 ? argv[2] : "128";
-	if (argc > 3 || atoi(threads) < 1) {
-		fprintf(stderr, "usage: bench_hello [LISTEN [THREADS]]\n");
+	const char *mode = argc > 3 ? argv[3] : "headers";
+	if (argc > 4 || atoi(threads) < 1 || (strcmp(mode, "headers") != 0 && strcmp(mode, "one-write") != 0)) {
+		fprintf(stderr, "usage: bench_hello [LISTEN [THREADS [headers|one-write]]]\n");
 		return 2;
 	}
+	whole_len = snprintf(whole, sizeof whole,
+			     "HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+			     "Content-Length: %zu\r\n\r\n%s",
+			     sizeof body - 1, body);
 	/* The options of huyingd's listener with its defaults (HUYING_REQUEST_TIMEOUT_MS 10000,
 	 * HUYING_KEEPALIVE_TIMEOUT_MS 5000). */
 	const char *opts[] = {"listening_ports", listen,
@@ -71,7 +91,7 @@ int main(int argc, char **argv)
 			      NULL};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
-	cb.begin_request = answer;
+	cb.begin_request = strcmp(mode, "one-write") == 0 ? answer_one_write : answer;
 
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
@@ -86,7 +106,8 @@ int main(int argc, char **argv)
 		mg_exit_library();
 		return 1;
 	}
-	fprintf(stderr, "bench_hello: listening on %s, %s threads, %zu-byte body\n", listen, threads, sizeof body - 1);
+	fprintf(stderr, "bench_hello: listening on %s, %s threads, %zu-byte body, %s\n", listen, threads, sizeof body - 1,
+		mode);
 	while (!stop)
 		sleep(1); /* a signal cuts it short; at worst 1 s late */
 	mg_stop(ctx);

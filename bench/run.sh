@@ -6,8 +6,10 @@
 # Builds build/huyingd and bench_hello, starts a throwaway PostgreSQL cluster (bench/out/pg,
 # port 54349, unix socket only), migrates, loads the demo district plus $BENCH_UNITS bulk
 # department units, starts huyingd on 127.0.0.1:18080 and bench_hello (plain civetweb, fixed
-# ~600-byte JSON) on 127.0.0.1:18081, then for each client count measures with wrk:
-#   hello                                   the HTTP ceiling
+# ~600-byte JSON) on 127.0.0.1:18081 (and on :18082 in one-write mode), then for each client
+# count measures with wrk:
+#   hello                                   the HTTP ceiling (civetweb's response API, as huyingd)
+#   hello one-write                         the same answer in one send() (information only)
 #   GET /v1/units/{id}                      item read (a department's own unit)
 #   GET /v1/units?kind=department&limit=20  list hot path (stand-in for the department inbox)
 # and with pgbench the same SQL as each daemon path (extracted from server/ref.c and
@@ -17,7 +19,8 @@
 # destroyed on exit, failure included.
 #
 # Knobs (environment): BENCH_DURATION (10s), BENCH_CLIENTS ("16 64"), BENCH_UNITS (2000),
-# BENCH_WRK_THREADS (2), BENCH_API_PORT (18080), BENCH_HELLO_PORT (18081), BENCH_PG_PORT (54349).
+# BENCH_WRK_THREADS (2), BENCH_PG_SKIP (2), BENCH_DB_POOL (huyingd's default), BENCH_API_PORT (18080), BENCH_HELLO_PORT (18081; one-write
+# mode on the next port), BENCH_PG_PORT (54349).
 set -euo pipefail
 export LC_ALL=C
 # shellcheck source=scripts/lib.sh
@@ -31,6 +34,7 @@ WRK_THREADS=${BENCH_WRK_THREADS:-2}
 PG_SKIP=${BENCH_PG_SKIP:-2}
 API_PORT=${BENCH_API_PORT:-18080}
 HELLO_PORT=${BENCH_HELLO_PORT:-18081}
+HELLO1_PORT=$((HELLO_PORT + 1))
 PG_PORT=${BENCH_PG_PORT:-54349}
 OUT=bench/out
 PG_DIR=$OUT/pg
@@ -39,6 +43,7 @@ BIN=build/huyingd
 JOBS=$(nproc 2>/dev/null || echo 2)
 LIST_QUERY='kind=department&limit=20'
 START=$SECONDS
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 
 step() { printf '==> %s\n' "$*" >&2; }
 for tool in wrk pgbench curl jq perl gcc cmake; do
@@ -49,14 +54,14 @@ PGBENCH=$PGBIN/pgbench
 psql=$(psql_bin)
 
 # Nothing else may answer on our ports: we would measure it instead.
-for p in "$API_PORT" "$HELLO_PORT"; do
+for p in "$API_PORT" "$HELLO_PORT" "$HELLO1_PORT"; do
   if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$p/"; then
     die "something already listens on 127.0.0.1:$p (set BENCH_API_PORT / BENCH_HELLO_PORT)"
   fi
 done
 
 # ---- cleanup: whatever happens, stop what we started and destroy the cluster ---------------
-daemon_pid='' hello_pid=''
+daemon_pid='' hello_pid='' hello1_pid=''
 stop_pid() {   # stop_pid PID: TERM, up to 10 s, then KILL
   local pid=$1 i
   [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null || return 0
@@ -73,6 +78,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_pid "$daemon_pid"
   stop_pid "$hello_pid"
+  stop_pid "$hello1_pid"
   bash scripts/pg.sh destroy "$PG_DIR" >/dev/null 2>&1 || log "bench: could not destroy $PG_DIR"
   ((rc == 0)) || log "bench: failed (exit $rc); raw outputs in $OUT/"
   exit "$rc"
@@ -146,22 +152,29 @@ while (( ${#payload} % 4 )); do payload+='='; done
 claims=$(base64 -d <<<"$payload" | jq -c '{sub, role, unit_id, district}') || die "cannot read the token's claims"
 
 # ---- 3. servers ----------------------------------------------------------------------------
-step "huyingd on 127.0.0.1:$API_PORT (128 threads, default pool), bench_hello on 127.0.0.1:$HELLO_PORT"
+step "huyingd on 127.0.0.1:$API_PORT (128 threads, pool ${BENCH_DB_POOL:-default}), bench_hello on 127.0.0.1:$HELLO_PORT"
 # The per-subject rate limit stays on (its cost is part of the hot path) but so high that
 # one token's load is never refused: a 429 is not what we measure.
-HUYING_LISTEN=127.0.0.1:$API_PORT HUYING_THREADS=128 HUYING_LOG_LEVEL=warn \
-  HUYING_RATE_LIMIT=1000000 HUYING_RATE_BURST=1000000 "$BIN" serve >"$RAW/huyingd.log" 2>&1 &
+# BENCH_DB_POOL overrides the pool size for experiments (default: the daemon's own default).
+env HUYING_LISTEN="127.0.0.1:$API_PORT" HUYING_THREADS=128 HUYING_LOG_LEVEL=warn \
+  HUYING_RATE_LIMIT=1000000 HUYING_RATE_BURST=1000000 ${BENCH_DB_POOL:+HUYING_DB_POOL=$BENCH_DB_POOL} "$BIN" serve >"$RAW/huyingd.log" 2>&1 &
 daemon_pid=$!
-"$HELLO" "127.0.0.1:$HELLO_PORT" 128 >"$RAW/hello.log" 2>&1 &
+"$HELLO" "127.0.0.1:$HELLO_PORT" 128 headers >"$RAW/hello.log" 2>&1 &
 hello_pid=$!
+"$HELLO" "127.0.0.1:$HELLO1_PORT" 128 one-write >"$RAW/hello1.log" 2>&1 &
+hello1_pid=$!
 API=http://127.0.0.1:$API_PORT
 HELLO_URL=http://127.0.0.1:$HELLO_PORT/
+HELLO1_URL=http://127.0.0.1:$HELLO1_PORT/
 ITEM_URL=$API/v1/units/$dept
 LIST_URL="$API/v1/units?$LIST_QUERY"
 for ((i = 0; ; i++)); do
-  if curl -sf -o /dev/null "$API/readyz" && curl -sf -o /dev/null "$HELLO_URL"; then break; fi
+  if curl -sf -o /dev/null "$API/readyz" && curl -sf -o /dev/null "$HELLO_URL" && curl -sf -o /dev/null "$HELLO1_URL"; then
+    break
+  fi
   kill -0 "$daemon_pid" 2>/dev/null || { cat "$RAW/huyingd.log" >&2; die "huyingd exited"; }
   kill -0 "$hello_pid" 2>/dev/null || { cat "$RAW/hello.log" >&2; die "bench_hello exited"; }
+  kill -0 "$hello1_pid" 2>/dev/null || { cat "$RAW/hello1.log" >&2; die "bench_hello (one-write) exited"; }
   ((i < 100)) || die "huyingd or bench_hello not ready after 10 s"
   sleep 0.1
 done
@@ -172,6 +185,8 @@ fetch() {   # fetch NAME URL [TOKEN]: 200 or die; body in $RAW/NAME.json
   [[ $code == 200 ]] || die "GET $2 answered $code: $(head -c 400 "$RAW/$1.json")"
 }
 fetch hello "$HELLO_URL"
+fetch hello1 "$HELLO1_URL"
+cmp -s "$RAW/hello.json" "$RAW/hello1.json" || die "the two bench_hello modes answer different bodies"
 fetch item "$ITEM_URL" "$token"
 fetch list "$LIST_URL" "$token"
 [[ $(jq '.data | length' "$RAW/list.json") == 20 ]] || die "the list did not answer 20 rows"
@@ -220,7 +235,7 @@ run_wrk() {   # run_wrk NAME CLIENTS URL [TOKEN]
     R[$1,$2,$k]=$v
   done
   R[$1,$2,errors]=$((R[$1,$2,connect] + R[$1,$2,read] + R[$1,$2,write] + R[$1,$2,status] + R[$1,$2,timeout]))
-  printf '    %-6s c%-3s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s\n' "$1" "$2" "${R[$1,$2,rps]}" \
+  printf '    %-7s c%-3s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  errors %s\n' "$1" "$2" "${R[$1,$2,rps]}" \
     "$(ms "${R[$1,$2,p50_us]}")" "$(ms "${R[$1,$2,p99_us]}")" "${R[$1,$2,errors]}" >&2
 }
 run_pgbench() {   # run_pgbench NAME CLIENTS PLAN_CACHE_MODE SCRIPT ARGS...
@@ -255,13 +270,14 @@ for s in units_get units_list; do
 done
 
 step "warm-up (1 s per path at c64)"
-for u in "$HELLO_URL" "$ITEM_URL" "$LIST_URL"; do
+for u in "$HELLO_URL" "$HELLO1_URL" "$ITEM_URL" "$LIST_URL"; do
   TOKEN=$token wrk -t"$WRK_THREADS" -c64 -d1s -s bench/auth.lua "$u" >>"$RAW/warmup.txt" 2>&1 || true
 done
 
 for c in $CLIENTS; do
   step "load at $c connections / clients ($DURATION each)"
   run_wrk hello "$c" "$HELLO_URL"
+  run_wrk hello1 "$c" "$HELLO1_URL"
   run_wrk item "$c" "$ITEM_URL" "$token"
   run_wrk list "$c" "$LIST_URL" "$token"
   run_pgbench get "$c" force_generic_plan "$OUT/units_get.sql" "${GET_ARGS[@]}"
@@ -289,14 +305,20 @@ table() {
     "$(date -u +%Y-%m-%dT%H:%MZ)" "$(uname -n)" "$JOBS" "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
     "$(git diff --quiet HEAD -- server schema 2>/dev/null || echo '+dirty')" "$WRK_THREADS" "$DURATION" \
     "$WRK_THREADS" "$DURATION"
-  printf 'data: %s units in the district (%s bulk departments); list = GET /v1/units?%s\n\n' "$units_total" "$UNITS" "$LIST_QUERY"
+  printf 'data: %s units in the district (%s bulk departments); list = GET /v1/units?%s\n' "$units_total" "$UNITS" "$LIST_QUERY"
+  printf 'huyingd: %s threads, pool %s; ' "$(sed -n 's/.*"msg":"listening".*"threads":\([0-9]*\).*/\1/p' "$RAW/huyingd.log")" \
+    "$(sed -n 's/.*"msg":"listening".*"db_pool":\([0-9]*\).*/\1/p' "$RAW/huyingd.log")"
+  printf 'load average before the run: %s (the machine may be shared: compare ratios, not absolutes)\n\n' "$LOAD_BEFORE"
   printf '%-22s %3s %9s  %-17s %9s %6s %7s %8s %8s %7s %6s\n' \
     path c 'req/s' ceiling 'ceil/s' ratio target 'p50 ms' 'p99 ms' p99/p50 errors
   local c row
   for c in $CLIENTS; do
-    printf '%-22s %3s %9.0f  %-17s %9s %6s %7s %8s %8s %7s %6s\n' 'hello (ceiling)' "$c" "${R[hello,$c,rps]}" \
-      '-' '-' '-' '-' "$(ms "${R[hello,$c,p50_us]}")" "$(ms "${R[hello,$c,p99_us]}")" \
-      "$(ratio "${R[hello,$c,p99_us]}" "${R[hello,$c,p50_us]}")" "${R[hello,$c,errors]}"
+    for row in 'hello|hello (ceiling)' 'hello1|hello one-write'; do
+      IFS='|' read -r p label <<<"$row"
+      printf '%-22s %3s %9.0f  %-17s %9s %6s %7s %8s %8s %7s %6s\n' "$label" "$c" "${R[$p,$c,rps]}" \
+        '-' '-' '-' '-' "$(ms "${R[$p,$c,p50_us]}")" "$(ms "${R[$p,$c,p99_us]}")" \
+        "$(ratio "${R[$p,$c,p99_us]}" "${R[$p,$c,p50_us]}")" "${R[$p,$c,errors]}"
+    done
     for row in 'item|GET /v1/units/{id}|hello|hello|0.50' 'item|GET /v1/units/{id}|pg-get-force_generic_plan|pgbench generic|' \
                'list|GET /v1/units?kind..|pg-list-force_generic_plan|pgbench generic|0.60' 'list|GET /v1/units?kind..|hello|hello|'; do
       IFS='|' read -r p label ck clabel target <<<"$row"
