@@ -31,6 +31,8 @@ static const struct setting settings[] = {
 	{"HUYING_KEEPALIVE_TIMEOUT_MS", "5000", "idle keep-alive connections are closed after this"},
 	{"HUYING_DRAIN_TIMEOUT_MS", "30000", "on SIGTERM, longest wait for in-flight requests"},
 	{"HUYING_BODY_LIMIT", "1048576", "largest request body in bytes (413 above)"},
+	{"HUYING_IMPORT_LIMIT", "67108864", "largest bulk import body in bytes (413 above); streamed, never held whole"},
+	{"HUYING_IMPORT_TIMEOUT_MS", "120000", "statement_timeout of a bulk import"},
 	{"HUYING_JWT_ALG", "HS256", "the only accepted JWT algorithm: HS256, RS256 or ES256"},
 	{"HUYING_JWT_SECRET", NULL, "HS256 shared secret, at least 32 bytes"},
 	{"HUYING_JWT_PUBLIC_KEY_FILE", NULL, "PEM public key file for RS256/ES256"},
@@ -227,6 +229,12 @@ int config_load(int need_jwt)
 	if (get_int("HUYING_BODY_LIMIT", 1024, 1L << 30, &v) < 0)
 		return -1;
 	cfg.body_limit = v;
+	if (get_int("HUYING_IMPORT_LIMIT", 1024, 1L << 34, &v) < 0)
+		return -1;
+	cfg.import_limit = v;
+	if (get_int("HUYING_IMPORT_TIMEOUT_MS", 1000, 3600000, &v) < 0)
+		return -1;
+	cfg.import_timeout_ms = (int)v;
 	if (get_int("HUYING_JWT_SKEW", 0, 3600, &v) < 0)
 		return -1;
 	cfg.jwt_skew = (int)v;

@@ -20,6 +20,8 @@ typedef struct config {
 	int keepalive_timeout_ms;
 	int drain_timeout_ms;
 	long body_limit;
+	long import_limit;
+	int import_timeout_ms;
 	config_alg jwt_alg;
 	const char *jwt_alg_name;
 	const char *jwt_secret;       /* HS256 */

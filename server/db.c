@@ -365,6 +365,171 @@ db_result *db_run(const char *claims_json, int timeout_ms, db_stmt *st, const ch
 	return (db_result *)r;
 }
 
+struct db_session {
+	slot *slot;
+	int failed;
+};
+
+/* Runs a simple command (BEGIN, COMMIT, ROLLBACK) on the session's connection. */
+static int session_command(db_session *s, const char *sql, db_error *err)
+{
+	PGresult *r = PQexec(s->slot->conn, sql);
+	ExecStatusType st = PQresultStatus(r);
+	int ok = st == PGRES_COMMAND_OK;
+	if (!ok) {
+		keep_first_error(err, r, 0);
+		if (err->status == DB_OK)
+			set_error(err, DB_E_UNAVAILABLE, NULL, "the database connection was lost", NULL);
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+static db_result *session_prepared(db_session *s, db_stmt *st, const char *const *params, db_error *err)
+{
+	PGconn *c = s->slot->conn;
+	int id = stmt_id(st);
+	if (id >= DB_MAX_STMTS) {
+		set_error(err, DB_E_SQL, "XX000", "too many distinct statements", NULL);
+		return NULL;
+	}
+	if (!s->slot->prepared[id]) {
+		PGresult *p = PQprepare(c, st->name, st->sql, st->nparams, NULL);
+		int ok = PQresultStatus(p) == PGRES_COMMAND_OK;
+		if (!ok)
+			keep_first_error(err, p, 0);
+		PQclear(p);
+		if (!ok) {
+			s->failed = 1;
+			return NULL;
+		}
+		s->slot->prepared[id] = 1;
+	}
+	PGresult *r = PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		return (db_result *)r;
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		/* a statement without rows: callers want a result all the same */
+		return (db_result *)r;
+	}
+	keep_first_error(err, r, st == &st_begin);
+	if (err->status == DB_OK)
+		set_error(err, DB_E_UNAVAILABLE, NULL, "the database connection was lost", NULL);
+	PQclear(r);
+	s->failed = 1;
+	return NULL;
+}
+
+db_session *db_session_begin(const char *claims_json, int timeout_ms, db_error *err)
+{
+	memset(err, 0, sizeof *err);
+	db_session *s = calloc(1, sizeof *s);
+	if (!s) {
+		set_error(err, DB_E_UNAVAILABLE, NULL, "out of memory", NULL);
+		return NULL;
+	}
+	s->slot = acquire();
+	if (!s->slot) {
+		free(s);
+		set_error(err, DB_E_BUSY, NULL, "all database connections are busy", NULL);
+		return NULL;
+	}
+	char timeout[16];
+	snprintf(timeout, sizeof timeout, "%d", timeout_ms);
+	const char *params[] = {claims_json, timeout};
+	db_result *r = NULL;
+	if (ensure_connected(s->slot, err) == 0 && session_command(s, "begin", err) == 0)
+		r = session_prepared(s, &st_begin, params, err);
+	if (!r) {
+		db_error ignored;
+		memset(&ignored, 0, sizeof ignored);
+		db_session_end(s, 0, &ignored);
+		return NULL;
+	}
+	PQclear(PGR(r));
+	return s;
+}
+
+db_result *db_session_exec(db_session *s, db_stmt *st, const char *const *params, db_error *err)
+{
+	memset(err, 0, sizeof *err);
+	if (s->failed) {
+		set_error(err, DB_E_SQL, "25P02", "the transaction was aborted earlier", NULL);
+		return NULL;
+	}
+	return session_prepared(s, st, params, err);
+}
+
+int db_session_copy_begin(db_session *s, const char *copy_sql, db_error *err)
+{
+	memset(err, 0, sizeof *err);
+	PGresult *r = PQexec(s->slot->conn, copy_sql);
+	int ok = PQresultStatus(r) == PGRES_COPY_IN;
+	if (!ok) {
+		keep_first_error(err, r, 0);
+		s->failed = 1;
+	}
+	PQclear(r);
+	return ok ? 0 : -1;
+}
+
+int db_session_copy_put(db_session *s, const char *data, size_t len, db_error *err)
+{
+	if (PQputCopyData(s->slot->conn, data, (int)len) == 1)
+		return 0;
+	set_error(err, DB_E_UNAVAILABLE, NULL, "the database connection was lost", NULL);
+	s->failed = 1;
+	return -1;
+}
+
+int db_session_copy_end(db_session *s, const char *abort_reason, db_error *err)
+{
+	memset(err, 0, sizeof *err);
+	if (PQputCopyEnd(s->slot->conn, abort_reason) != 1) {
+		set_error(err, DB_E_UNAVAILABLE, NULL, "the database connection was lost", NULL);
+		s->failed = 1;
+		return -1;
+	}
+	PGresult *r;
+	int ok = 1;
+	while ((r = PQgetResult(s->slot->conn)) != NULL) {
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			keep_first_error(err, r, 0);
+			ok = 0;
+		}
+		PQclear(r);
+	}
+	if (!ok || abort_reason)
+		s->failed = 1;
+	return ok ? 0 : -1;
+}
+
+int db_session_end(db_session *s, int commit, db_error *err)
+{
+	int rc = 0;
+	slot *sl = s->slot;
+	if (sl->conn && PQstatus(sl->conn) == CONNECTION_OK) {
+		if (commit && !s->failed) {
+			rc = session_command(s, "commit", err);
+		} else {
+			db_error ignored;
+			memset(&ignored, 0, sizeof ignored);
+			session_command(s, "rollback", &ignored);
+		}
+		if (PQtransactionStatus(sl->conn) != PQTRANS_IDLE)
+			drop(sl);
+	} else {
+		drop(sl);
+		if (commit) {
+			set_error(err, DB_E_UNAVAILABLE, NULL, "the database connection was lost", NULL);
+			rc = -1;
+		}
+	}
+	release(sl);
+	free(s);
+	return rc;
+}
+
 int db_rows(const db_result *r) { return PQntuples((const PGresult *)r); }
 
 int db_cols(const db_result *r) { return PQnfields((const PGresult *)r); }

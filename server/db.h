@@ -23,6 +23,17 @@ typedef struct db_stmt {
 #define DB_STMT(name, sql, n) {name, sql, n, 0}
 #define DB_MAX_STMTS 256
 
+/* The JSON list envelope {data, next_cursor}, one shape for every list ordered by a text
+ * key k ascending (select_k_j selects k and j, the row's JSON): the page is fetched with one row more
+ * than asked, and that extra row only says whether a next cursor is due. */
+#define DB_LIST_JSON(select_k_j)                                                                          \
+	"select json_build_object("                                                                    \
+	"'data', coalesce(json_agg(j order by k) filter (where rn <= $1::int), '[]'),"                 \
+	"'next_cursor', case when count(*) > $1::int"                                                  \
+	" then api.cursor(jsonb_build_array((array_agg(k order by k))[$1::int])) end)::text"           \
+	" from (select p.*, row_number() over (order by k) as rn from (" select_k_j                     \
+	" order by k limit $1::int + 1) p) q"
+
 typedef struct db_result db_result;
 
 typedef enum {
@@ -55,6 +66,25 @@ int db_cols(const db_result *r);
 /* Value at (row, col): NULL for SQL NULL; *len gets the byte length when len is not NULL. */
 const char *db_value(const db_result *r, int row, int col, int *len);
 void db_result_free(db_result *r);
+
+/* A transaction over several round trips, for the few requests that need one (bulk
+ * imports stream their rows with COPY; enacting a change renders flowcharts between two
+ * statements). It holds one pooled connection from begin to end. */
+typedef struct db_session db_session;
+
+/* Checks out a connection, BEGINs, and runs auth.begin(claims, timeout). NULL with *err on
+ * failure (an auth.begin refusal sets err->auth_failed). */
+db_session *db_session_begin(const char *claims_json, int timeout_ms, db_error *err);
+/* Runs a prepared statement inside the session. NULL with *err on failure (the transaction
+ * is then aborted: end it with commit = 0). */
+db_result *db_session_exec(db_session *s, db_stmt *st, const char *const *params, db_error *err);
+/* COPY ... FROM STDIN: start, feed (any chunking), finish. Each returns 0 or -1 with *err. */
+int db_session_copy_begin(db_session *s, const char *copy_sql, db_error *err);
+int db_session_copy_put(db_session *s, const char *data, size_t len, db_error *err);
+int db_session_copy_end(db_session *s, const char *abort_reason, db_error *err);
+/* COMMITs (commit = 1) or ROLLs BACK, and returns the connection to the pool. Returns 0, or
+ * -1 with *err when the COMMIT failed (nothing was written then). s is freed either way. */
+int db_session_end(db_session *s, int commit, db_error *err);
 
 /* Pool figures for /metrics. */
 typedef struct db_stats {

@@ -18,4 +18,23 @@ void ref_units_get(http_req *r);
 void ref_units_create(http_req *r);
 void ref_grids_list(http_req *r);
 
+/* items.c: the responsibility list */
+void items_list(http_req *r);
+void items_get(http_req *r);
+void items_versions(http_req *r);
+void items_flow(http_req *r);
+
+/* list_changes.c */
+void list_changes_submit(http_req *r);
+void list_changes_list(http_req *r);
+void list_changes_get(http_req *r);
+void list_changes_approve(http_req *r);
+void list_changes_reject(http_req *r);
+void list_changes_enact(http_req *r);
+
+/* imports.c */
+void imports_units(http_req *r);
+void imports_grids(http_req *r);
+void imports_items(http_req *r);
+
 #endif

@@ -241,7 +241,7 @@ static const struct {
 	{"25006", 503, "the database is read-only right now", 0},
 };
 
-static void reply_db_error(http_req *r, const db_error *e)
+void http_reply_db_error(http_req *r, const db_error *e)
 {
 	if (e->status == DB_E_BUSY || e->status == DB_E_UNAVAILABLE) {
 		http_problem(r, 503, e->message, NULL);
@@ -294,7 +294,7 @@ db_result *http_db_or_reply(http_req *r, db_stmt *st, const char *const *params)
 	}
 	if (err.status == DB_E_SQL && !err.auth_failed)
 		r->token_confirmed = 1;
-	reply_db_error(r, &err);
+	http_reply_db_error(r, &err);
 	return NULL;
 }
 
@@ -331,6 +331,21 @@ void http_reply_row(http_req *r, db_result *res)
 	else
 		http_reply_json(r, status, body, (size_t)len);
 	db_result_free(res);
+}
+
+const char *http_get_header(http_req *r, const char *name) { return mg_get_header(r->conn, name); }
+
+long http_read(http_req *r, char *dst, size_t n, long limit)
+{
+	int got = mg_read(r->conn, dst, n);
+	if (got < 0)
+		return -1;
+	r->body_read += got;
+	if (r->body_read > limit) {
+		r->close = 1; /* the rest stays unread */
+		return -2;
+	}
+	return got;
 }
 
 /* ---- query strings, lists, cursors ------------------------------------------------------ */
@@ -725,14 +740,15 @@ static int authenticate_or_reply(http_req *r)
 	return -1;
 }
 
-static int json_content_type(const char *ct)
+/* 1 when content type ct is type (case-insensitive) with at most a UTF-8 charset. */
+static int content_type_is(const char *ct, const char *type)
 {
 	if (!ct)
 		return 0;
-	size_t n = strcspn(ct, ";");
+	size_t n = strcspn(ct, ";"), tl = strlen(type);
 	while (n && ct[n - 1] == ' ')
 		n--;
-	if (n != 16 || strncasecmp(ct, "application/json", 16) != 0)
+	if (n != tl || strncasecmp(ct, type, tl) != 0)
 		return 0;
 	const char *p = strchr(ct, ';');
 	while (p) {
@@ -748,6 +764,13 @@ static int json_content_type(const char *ct)
 		p = strchr(p, ';');
 	}
 	return 1;
+}
+
+static int json_content_type(const char *ct) { return content_type_is(ct, "application/json"); }
+
+static int import_content_type(const char *ct)
+{
+	return content_type_is(ct, "text/csv") || content_type_is(ct, "application/x-ndjson");
 }
 
 /* Reads the body (NUL-terminated) up to the limit. Returns 0, or -1 after answering. */
@@ -836,7 +859,8 @@ static void handle(http_req *r)
 		return;
 	const route *rt = r->route;
 	const struct mg_request_info *ri = mg_get_request_info(r->conn);
-	if ((rt->flags & ROUTE_BODY) && ri->content_length > cfg.body_limit) {
+	long limit = (rt->flags & ROUTE_STREAM) ? cfg.import_limit : cfg.body_limit;
+	if ((rt->flags & (ROUTE_BODY | ROUTE_STREAM)) && ri->content_length > limit) {
 		r->close = 1; /* do not read (and discard) the rest of a large body */
 		http_problem(r, 413, "the body is larger than the limit", NULL);
 		return;
@@ -863,7 +887,24 @@ static void handle(http_req *r)
 	}
 	if (rt->flags & ROUTE_CSV)
 		r->want_csv = accepts_csv(mg_get_header(r->conn, "Accept"));
-	if (rt->flags & ROUTE_BODY) {
+	if (rt->flags & ROUTE_STREAM) {
+		if (!import_content_type(mg_get_header(r->conn, "Content-Type"))) {
+			http_problem(r, 415, "the body must be text/csv or application/x-ndjson (UTF-8)", NULL);
+			return;
+		}
+	}
+	if ((rt->flags & ROUTE_EMPTY_OK) && ri->content_length <= 0 && !mg_get_header(r->conn, "Content-Type") &&
+	    !mg_get_header(r->conn, "Transfer-Encoding")) {
+		static const char empty[] = "{}";
+		r->body = strdup(empty);
+		r->body_len = 2;
+		char err[16];
+		r->json = r->body ? json_parse(r->body, 2, err, sizeof err) : NULL;
+		if (!r->json) {
+			http_problem(r, 503, "out of memory", NULL);
+			return;
+		}
+	} else if (rt->flags & ROUTE_BODY) {
 		if (!json_content_type(mg_get_header(r->conn, "Content-Type"))) {
 			http_problem(r, 415, "the body must be application/json (UTF-8)", NULL);
 			return;
@@ -876,9 +917,9 @@ static void handle(http_req *r)
 			http_problem(r, 400, err, NULL);
 			return;
 		}
-		if (idempotency_key_or_reply(r) < 0)
-			return;
 	}
+	if ((rt->flags & ROUTE_BODY) && idempotency_key_or_reply(r) < 0)
+		return;
 	rt->fn(r);
 	if (!r->answered)
 		http_problem(r, 500, "the handler did not answer", NULL);

@@ -37,6 +37,7 @@ struct http_req {
 	size_t body_len;
 	json_doc *json; /* parsed body (ROUTE_BODY routes) */
 	const char *idem_key; /* Idempotency-Key (checked), or NULL */
+	long body_read;       /* bytes read so far by http_read */
 	int want_csv;
 	const char *origin; /* allowed Origin to echo, or NULL */
 	int status;         /* answered status, for the log */
@@ -55,6 +56,16 @@ void http_stop(void);
 
 /* 1 once SIGTERM asked the daemon to stop (readyz answers 503 then). */
 int http_is_draining(void);
+
+/* A request header (case-insensitive name), or NULL. */
+const char *http_get_header(http_req *r, const char *name);
+
+/* Reads up to n bytes of the body (ROUTE_STREAM routes read it themselves). Returns the
+ * count, 0 at the end, -1 on error, or -2 once more than limit bytes came in all. */
+long http_read(http_req *r, char *dst, size_t n, long limit);
+
+/* Answers the problem for a failed database call (SQLSTATE mapped in one table). */
+void http_reply_db_error(http_req *r, const db_error *e);
 
 /* Adds a response header for the answer to come (the value is copied). */
 void http_header(http_req *r, const char *name, const char *value);

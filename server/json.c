@@ -300,6 +300,12 @@ static int check_field(const cJSON *c, const json_field *f, buf *errs)
 			return 1;
 		}
 		return 0;
+	case JF_OBJECT:
+		if (!cJSON_IsObject(c)) {
+			json_error_add(errs, f->name, "must be an object");
+			return 1;
+		}
+		return 0;
 	case JF_BOOL:
 		if (!cJSON_IsBool(c)) {
 			json_error_add(errs, f->name, "must be true or false");

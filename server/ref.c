@@ -6,19 +6,9 @@
 
 #include "handlers.h"
 
-/* JSON list envelope, one shape for every list here: the page is fetched with one row more
- * than asked, and that extra row only says whether a next cursor is due. */
-#define LIST_JSON(select_k_j)                                                                          \
-	"select json_build_object("                                                                    \
-	"'data', coalesce(json_agg(j order by k) filter (where rn <= $1::int), '[]'),"                 \
-	"'next_cursor', case when count(*) > $1::int"                                                  \
-	" then api.cursor(jsonb_build_array((array_agg(k order by k))[$1::int])) end)::text"           \
-	" from (select p.*, row_number() over (order by k) as rn from (" select_k_j                     \
-	" order by k limit $1::int + 1) p) q"
-
 static db_stmt st_domains = DB_STMT(
 	"domains_list",
-	LIST_JSON("select d.code as k, json_build_object('id', d.id, 'code', d.code, 'name', d.name, 'name_en', d.name_en) as j"
+	DB_LIST_JSON("select d.code as k, json_build_object('id', d.id, 'code', d.code, 'name', d.name, 'name_en', d.name_en) as j"
 		  " from huying.domains d where d.district_id = (select auth.district())"
 		  " and d.code > coalesce($2::jsonb ->> 0, '')"),
 	2);
@@ -32,7 +22,7 @@ static db_stmt st_domains_csv = DB_STMT(
 
 static db_stmt st_units = DB_STMT(
 	"units_list",
-	LIST_JSON("select u.code as k, api.unit_json(u) as j from huying.units u"
+	DB_LIST_JSON("select u.code as k, api.unit_json(u) as j from huying.units u"
 		  " where u.district_id = (select auth.district()) and u.code > coalesce($2::jsonb ->> 0, '')"
 		  " and ($3::text is null or u.kind = $3::text)"),
 	3);
@@ -52,7 +42,7 @@ static db_stmt st_unit_create = DB_STMT("units_create", "select * from api.unit_
 
 static db_stmt st_grids = DB_STMT(
 	"grids_list",
-	LIST_JSON("select g.code as k, json_build_object('id', g.id, 'code', g.code, 'level', g.level, 'name', g.name,"
+	DB_LIST_JSON("select g.code as k, json_build_object('id', g.id, 'code', g.code, 'level', g.level, 'name', g.name,"
 		  " 'parent_id', g.parent_id, 'township_id', g.township_id) as j from huying.grids g"
 		  " where g.district_id = (select auth.district()) and g.code > coalesce($2::jsonb ->> 0, '')"
 		  " and ($3::bigint is null or g.parent_id = $3::bigint) and ($4::text is null or g.level = $4::text)"),
