@@ -63,7 +63,7 @@ comment on table huying.districts is 'A tenant: one district (区/县) and its d
 create table huying.units (
   id           bigint generated always as identity primary key,
   district_id  bigint not null references huying.districts(id),
-  code         text not null check (code ~ '^[A-Za-z0-9_.-]{1,64}$'),
+  code         text not null check (char_length(code) between 1 and 64 and code collate "C" !~ '[^-A-Za-z0-9_.]'),
   kind         text not null check (kind in ('township', 'department', 'district_office')),
   name         text not null check (char_length(name) between 1 and 100),
   parent_id    bigint references huying.units(id),
@@ -82,7 +82,7 @@ create index units_kind on huying.units (district_id, kind, code);
 create table huying.domains (
   id           bigint generated always as identity primary key,
   district_id  bigint not null references huying.districts(id),
-  code         text not null check (code ~ '^[A-Za-z0-9_.-]{1,32}$'),
+  code         text not null check (char_length(code) between 1 and 32 and code collate "C" !~ '[^-A-Za-z0-9_.]'),
   name         text not null check (char_length(name) between 1 and 100),
   name_en      text check (char_length(name_en) <= 100),
   unique (district_id, code)
@@ -94,7 +94,7 @@ comment on table huying.domains is 'A domain (领域) of the district''s respons
 create table huying.grids (
   id           bigint generated always as identity primary key,
   district_id  bigint not null references huying.districts(id),
-  code         text not null check (code ~ '^[A-Za-z0-9_.-]{1,64}$'),
+  code         text not null check (char_length(code) between 1 and 64 and code collate "C" !~ '[^-A-Za-z0-9_.]'),
   level        text not null check (level in ('township', 'village', 'grid')),
   name         text not null check (char_length(name) between 1 and 100),
   parent_id    bigint references huying.grids(id),

@@ -12,7 +12,7 @@ $$;
 create table huying.items (
   id           bigint generated always as identity primary key,
   district_id  bigint not null references huying.districts(id),
-  code         text not null check (code ~ '^[A-Za-z0-9_.-]{1,64}$'),
+  code         text not null check (char_length(code) between 1 and 64 and code collate "C" !~ '[^-A-Za-z0-9_.]'),
   version      integer not null default 1,
   created_at   timestamptz not null default now(),
   updated_at   timestamptz not null default now(),
@@ -77,7 +77,7 @@ create table huying.list_changes (
   id                    bigint generated always as identity primary key,
   district_id           bigint not null references huying.districts(id),
   kind                  text not null check (kind in ('add', 'amend', 'retire')),
-  item_code             text not null check (item_code ~ '^[A-Za-z0-9_.-]{1,64}$'),
+  item_code             text not null check (char_length(item_code) between 1 and 64 and item_code collate "C" !~ '[^-A-Za-z0-9_.]'),
   proposal              jsonb,
   reason                text not null check (char_length(reason) between 1 and 2000),
   status                text not null default 'pending',
@@ -584,17 +584,20 @@ $$;
 create function api.import_common(allowed text[]) returns jsonb
 language plpgsql stable as $$
 begin
+  -- Codes compare and match in the "C" collation: byte order is what a code needs, and
+  -- it is several times faster over 100,000 rows than the database's C.UTF-8.
   return (select jsonb_agg(jsonb_build_object('line', line, 'field', field, 'message', message) order by line, field)
     from (select line, field, message from (
             select r.line, k as field, 'is not a known column' as message
-              from import_rows r, jsonb_object_keys(r.doc) k where not k = any(allowed)
+              from import_rows r cross join lateral jsonb_object_keys(r.doc - allowed) k
+             where r.doc - allowed <> '{}'::jsonb
             union all
             select r.line, 'code', 'is required: 1 to 64 of A-Z a-z 0-9 _ . -'
-              from import_rows r where coalesce(api.doc_text(r.doc, 'code'), '') !~ '^[A-Za-z0-9_.-]{1,64}$'
+              from import_rows r where char_length(r.doc ->> 'code') not between 1 and 64 or (r.doc ->> 'code') collate "C" ~ '[^-A-Za-z0-9_.]' or r.doc ->> 'code' is null
             union all
             select x.line, 'code', format('appears more than once in the file (first on line %s)', x.first)
-              from (select r.line, min(r.line) over (partition by api.doc_text(r.doc, 'code')) as first
-                      from import_rows r where api.doc_text(r.doc, 'code') is not null) x
+              from (select r.line, min(r.line) over (partition by (r.doc ->> 'code') collate "C") as first
+                      from import_rows r where r.doc ->> 'code' is not null) x
              where x.line > x.first) e
           order by line, field limit 1000) e);
 end

@@ -98,9 +98,10 @@ curl -s -H "Authorization: Bearer \$TOKEN_DISTRICT" '$base/v1/units'
 curl -s -H "Authorization: Bearer \$TOKEN_TOWNSHIP" '$base/v1/units/$township'
 curl -s -H "Authorization: Bearer \$TOKEN_DEPARTMENT" '$base/v1/grids?level=village'
 curl -s -H "Authorization: Bearer \$TOKEN_INTEGRATION" -H 'Accept: text/csv' '$base/v1/domains'
+curl -s -H "Authorization: Bearer \$TOKEN_TOWNSHIP" '$base/v1/items?q=%E6%B8%94%E8%88%B9'
+curl -s -H "Authorization: Bearer \$TOKEN_DEPARTMENT" -H 'Accept: image/svg+xml' '$base/v1/items/1/flow' > flow.svg
+curl -s -H "Authorization: Bearer \$TOKEN_DISTRICT" -H 'Content-Type: text/csv' --data-binary @data/demo/grids.csv '$base/v1/imports/grids?dry_run=true'
 curl -s '$base/readyz'
-
-==> serving on $base (Ctrl-C to stop)
 EOF
 
 # Run the daemon as a child so that the EXIT trap (stopping the private cluster) still runs.
@@ -108,6 +109,15 @@ EOF
 "$BIN" serve &
 pid=$!
 trap 'kill -TERM "$pid" 2>/dev/null || true' INT TERM
+
+# The responsibility list goes in the way a district clerk would load it: one import
+# request (items with their scenarios and flowcharts), in force since 2026-01-01. A second
+# run of the demo changes nothing ("unchanged": 72).
+for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+printf '\n==> the responsibility list (POST /v1/imports/items)\n'
+curl -sS -H "Authorization: Bearer $tok_district" -H 'Content-Type: application/x-ndjson' \
+     --data-binary @data/demo/items.ndjson "$base/v1/imports/items?effective_from=2026-01-01"
+printf '\n\n==> serving on %s (Ctrl-C to stop)\n' "$base"
 set +e
 while :; do
   wait "$pid"
