@@ -920,6 +920,13 @@ static void handle(http_req *r)
 	}
 	if ((rt->flags & ROUTE_BODY) && idempotency_key_or_reply(r) < 0)
 		return;
+	if (rt->roles && !(rt->flags & ROUTE_QUERY)) {
+		/* This route takes no query parameters: any one is unknown (422 naming it). */
+		static const char *const none[] = {NULL};
+		const char *unused[1];
+		if (http_query_or_reply(r, none, unused) < 0)
+			return;
+	}
 	rt->fn(r);
 	if (!r->answered)
 		http_problem(r, 500, "the handler did not answer", NULL);

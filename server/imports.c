@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "csv.h"
+#include "dates.h"
 #include "flow.h"
 #include "handlers.h"
 
@@ -248,14 +249,6 @@ static db_stmt st_units = DB_STMT("import_units", "select * from api.import_unit
 static db_stmt st_grids = DB_STMT("import_grids", "select * from api.import_grids($1::boolean, $2::date)", 2);
 static db_stmt st_items = DB_STMT("import_items", "select * from api.import_items($1::boolean, $2::date)", 2);
 
-static int date_ok(const char *s)
-{
-	int y, m, d;
-	char tail;
-	return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 2000 && y <= 2100 && m >= 1 &&
-	       m <= 12 && d >= 1 && d <= 31;
-}
-
 static void run(http_req *r, db_stmt *st, int items)
 {
 	static const char *const names[] = {"dry_run", "effective_from", NULL};
@@ -265,7 +258,7 @@ static void run(http_req *r, db_stmt *st, int items)
 	buf e = {0};
 	if (v[0] && strcmp(v[0], "true") != 0 && strcmp(v[0], "false") != 0)
 		json_error_add(&e, "dry_run", "must be true or false");
-	if (v[1] && (!items || !date_ok(v[1])))
+	if (v[1] && (!items || dates_check(v[1]) < 0))
 		json_error_add(&e, "effective_from", items ? "must be a date YYYY-MM-DD" : "applies to items only");
 	if (e.len) {
 		http_problem(r, 422, "invalid query parameters", buf_str(&e));

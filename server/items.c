@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dates.h"
 #include "handlers.h"
 
 /* The revision of item i in force at date a.at (or the last one before it, then retired). */
@@ -73,8 +74,8 @@ static db_stmt st_versions = DB_STMT(
 
 /* $3: json | mermaid | svg. A row with a NULL value: the item has no flowchart. */
 static db_stmt st_flow = DB_STMT("items_flow",
-				 "select case $3::text when 'json' then r.flow::text when 'mermaid' then api.flow_mermaid(r.flow)"
-				 " else r.flow_svg end from huying.items i"
+				 "select case when r.flow is null then null when $3::text = 'json' then r.flow::text"
+				 " when $3::text = 'mermaid' then api.flow_mermaid(r.flow) else r.flow_svg end from huying.items i"
 				 " cross join (select coalesce($2::date, api.today()) as at) a" REVISION_AT
 				 " where i.id = $1::bigint and i.district_id = (select auth.district())",
 				 3);
@@ -83,10 +84,7 @@ static const char *const statuses[] = {"active", "retired", NULL};
 
 static int date_or_reply(http_req *r, const char *name, const char *v)
 {
-	int y, m, d;
-	char tail;
-	if (!v || (strlen(v) == 10 && sscanf(v, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 1900 && y <= 2200 &&
-		   m >= 1 && m <= 12 && d >= 1 && d <= 31))
+	if (!v || dates_check(v) == 0)
 		return 0;
 	buf e = {0};
 	json_error_add(&e, name, "must be a date YYYY-MM-DD");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "dates.h"
 #include "flow.h"
 #include "handlers.h"
 
@@ -88,14 +89,6 @@ void list_changes_get(http_req *r)
 		http_reply_row(r, res);
 }
 
-static int date_ok(const char *s)
-{
-	int y, m, d;
-	char tail;
-	return strlen(s) == 10 && sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) == 3 && y >= 2000 && y <= 2200 &&
-	       m >= 1 && m <= 12 && d >= 1 && d <= 31 ? 0 : -1;
-}
-
 /* approve, reject and enact share one SQL function; enact also draws the new flowchart in
  * the same transaction, so it runs as a session of two statements. */
 static void act(http_req *r, const char *action, const json_field *fields)
@@ -157,8 +150,21 @@ void list_changes_enact(http_req *r)
 {
 	static const json_field fields[] = {
 		{"city_ref", JF_STRING, 1, 1, 100, NULL, NULL, NULL},
-		{"effective_from", JF_STRING, 1, 10, 10, NULL, date_ok, "must be a date YYYY-MM-DD"},
+		{"effective_from", JF_STRING, 1, 10, 10, NULL, dates_check, "must be a date YYYY-MM-DD"},
 		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	/* A validation rule (422), so it is checked before the list change is even looked up. */
+	const char *eff = NULL;
+	char today[11];
+	dates_today(today);
+	if (json_member_str(r->json, "effective_from", &eff) == 0 && strcmp(eff, today) < 0) {
+		buf e = {0};
+		json_error_add(&e, "effective_from", "must be today or later");
+		http_problem(r, 422, "the body has invalid fields", buf_str(&e));
+		buf_free(&e);
+		return;
+	}
 	act(r, "enact", fields);
 }

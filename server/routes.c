@@ -12,27 +12,27 @@ const route route_table[] = {
 	{"GET", "/metrics", ops_metrics, 0, NULL, 0},
 	{"GET", "/v1/openapi.json", ops_openapi, 0, NULL, 0},
 
-	{"GET", "/v1/domains", ref_domains_list, ROLES_ALL, NULL, ROUTE_CSV},
-	{"GET", "/v1/units", ref_units_list, ROLES_ALL, NULL, ROUTE_CSV},
+	{"GET", "/v1/domains", ref_domains_list, ROLES_ALL, NULL, ROUTE_CSV | ROUTE_QUERY},
+	{"GET", "/v1/units", ref_units_list, ROLES_ALL, NULL, ROUTE_CSV | ROUTE_QUERY},
 	{"POST", "/v1/units", ref_units_create, ROLE_DISTRICT, NULL, ROUTE_BODY},
 	{"GET", "/v1/units/{id}", ref_units_get, ROLES_ALL, NULL, 0},
-	{"GET", "/v1/grids", ref_grids_list, ROLES_ALL, NULL, ROUTE_CSV},
+	{"GET", "/v1/grids", ref_grids_list, ROLES_ALL, NULL, ROUTE_CSV | ROUTE_QUERY},
 
-	{"GET", "/v1/items", items_list, ROLES_ALL, NULL, ROUTE_CSV},
-	{"GET", "/v1/items/{id}", items_get, ROLES_ALL, NULL, 0},
-	{"GET", "/v1/items/{id}/versions", items_versions, ROLES_ALL, NULL, 0},
-	{"GET", "/v1/items/{id}/flow", items_flow, ROLES_ALL, NULL, 0},
+	{"GET", "/v1/items", items_list, ROLES_ALL, NULL, ROUTE_CSV | ROUTE_QUERY},
+	{"GET", "/v1/items/{id}", items_get, ROLES_ALL, NULL, ROUTE_QUERY},
+	{"GET", "/v1/items/{id}/versions", items_versions, ROLES_ALL, NULL, ROUTE_QUERY},
+	{"GET", "/v1/items/{id}/flow", items_flow, ROLES_ALL, NULL, ROUTE_QUERY},
 
 	{"POST", "/v1/list-changes", list_changes_submit, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, ROUTE_BODY},
-	{"GET", "/v1/list-changes", list_changes_list, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, 0},
+	{"GET", "/v1/list-changes", list_changes_list, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, ROUTE_QUERY},
 	{"GET", "/v1/list-changes/{id}", list_changes_get, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, 0},
 	{"POST", "/v1/list-changes/{id}/approve", list_changes_approve, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
 	{"POST", "/v1/list-changes/{id}/reject", list_changes_reject, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
 	{"POST", "/v1/list-changes/{id}/enact", list_changes_enact, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
 
-	{"POST", "/v1/imports/units", imports_units, ROLE_DISTRICT, "imports:write", ROUTE_STREAM},
-	{"POST", "/v1/imports/grids", imports_grids, ROLE_DISTRICT, "imports:write", ROUTE_STREAM},
-	{"POST", "/v1/imports/items", imports_items, ROLE_DISTRICT, "imports:write", ROUTE_STREAM},
+	{"POST", "/v1/imports/units", imports_units, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
+	{"POST", "/v1/imports/grids", imports_grids, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
+	{"POST", "/v1/imports/items", imports_items, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 };
 
 const int route_count = (int)(sizeof route_table / sizeof route_table[0]);

@@ -13,6 +13,7 @@ enum {
 	                   * read by the handler as it goes (http_read) */
 	ROUTE_IF_MATCH = 8, /* a write that honours If-Match (handlers pass it to SQL) */
 	ROUTE_EMPTY_OK = 16, /* ROUTE_BODY, but no body at all counts as {} */
+	ROUTE_QUERY = 32,    /* the handler reads query parameters; without it any query is a 422 */
 };
 
 typedef struct route {
