@@ -15,7 +15,8 @@ if apt-cache show postgresql-contrib-15 2>/dev/null | grep -q '^Package: postgre
 fi
 
 want=(build-essential cmake pkg-config libcivetweb-dev libcjson-dev libjwt-dev libpq-dev libssl-dev
-      libyaml-dev libcmocka-dev postgresql-15 "$contrib" postgresql-15-pgtap wrk curl openssl)
+      libyaml-dev libcmocka-dev libgraphviz-dev fonts-wqy-microhei postgresql-15 "$contrib"
+      postgresql-15-pgtap wrk curl openssl)
 missing=()
 for p in "${want[@]}"; do installed "$p" || missing+=("$p"); done
 # Node may come from NodeSource (its nodejs package bundles npm), so look for the commands.
