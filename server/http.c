@@ -298,6 +298,21 @@ db_result *http_db_or_reply(http_req *r, db_stmt *st, const char *const *params)
 	return NULL;
 }
 
+void http_answer(http_req *r, db_stmt *st, const char *const *params)
+{
+	db_result *res = http_db_or_reply(r, st, params);
+	if (res)
+		http_reply_row(r, res);
+}
+
+void http_field_problem(http_req *r, const char *field, const char *message, const char *detail)
+{
+	buf e = {0};
+	json_error_add(&e, field, message);
+	http_problem(r, 422, detail, buf_str(&e));
+	buf_free(&e);
+}
+
 void http_reply_row(http_req *r, db_result *res)
 {
 	int cols = db_cols(res);
@@ -833,10 +848,7 @@ static int idempotency_key_or_reply(http_req *r)
 	for (size_t i = 0; ok && i < n; i++)
 		ok = k[i] >= 0x20 && k[i] <= 0x7E;
 	if (!ok) {
-		buf e = {0};
-		json_error_add(&e, "Idempotency-Key", "must be 1 to 255 printable ASCII characters");
-		http_problem(r, 422, "invalid Idempotency-Key header", buf_str(&e));
-		buf_free(&e);
+		http_field_problem(r, "Idempotency-Key", "must be 1 to 255 printable ASCII characters", "invalid Idempotency-Key header");
 		return -1;
 	}
 	r->idem_key = k;

@@ -97,6 +97,12 @@ int http_validate_or_reply(http_req *r, const json_field *fields);
  * table) and returns NULL. */
 db_result *http_db_or_reply(http_req *r, db_stmt *st, const char *const *params);
 
+/* Runs st and answers from its row (http_reply_row), or answers the problem. */
+void http_answer(http_req *r, db_stmt *st, const char *const *params);
+
+/* Answers 422 with one {field, message} and the given detail. */
+void http_field_problem(http_req *r, const char *field, const char *message, const char *detail);
+
 /* Answers from a statement's single row: 1 column = body (200); 2 = etag, body (200);
  * 5 = an api.answer (status, etag, location, body, replayed). No row: 404. Frees res. */
 void http_reply_row(http_req *r, db_result *res);

@@ -86,10 +86,7 @@ static int date_or_reply(http_req *r, const char *name, const char *v)
 {
 	if (!v || dates_check(v) == 0)
 		return 0;
-	buf e = {0};
-	json_error_add(&e, name, "must be a date YYYY-MM-DD");
-	http_problem(r, 422, "invalid filter", buf_str(&e));
-	buf_free(&e);
+	http_field_problem(r, name, "must be a date YYYY-MM-DD", "invalid filter");
 	return -1;
 }
 
@@ -144,9 +141,7 @@ void items_get(http_req *r)
 	char id[24];
 	id_param(r, id, sizeof id);
 	const char *params[] = {id, v[0]};
-	db_result *res = http_db_or_reply(r, &st_get, params);
-	if (res)
-		http_reply_row(r, res);
+	http_answer(r, &st_get, params);
 }
 
 void items_versions(http_req *r)
@@ -161,9 +156,7 @@ void items_versions(http_req *r)
 	char id[24];
 	id_param(r, id, sizeof id);
 	const char *params[] = {id, limit, cursor};
-	db_result *res = http_db_or_reply(r, &st_versions, params);
-	if (res)
-		http_reply_row(r, res);
+	http_answer(r, &st_versions, params);
 }
 
 /* The representation the client prefers among JSON, Mermaid and SVG (first listed wins;

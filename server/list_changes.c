@@ -48,9 +48,7 @@ void list_changes_submit(http_req *r)
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
 	const char *params[] = {r->body, r->idem_key};
-	db_result *res = http_db_or_reply(r, &st_submit, params);
-	if (res)
-		http_reply_row(r, res);
+	http_answer(r, &st_submit, params);
 }
 
 void list_changes_list(http_req *r)
@@ -67,16 +65,11 @@ void list_changes_list(http_req *r)
 	for (int i = 0; statuses[i] && !ok; i++)
 		ok = strcmp(v[2], statuses[i]) == 0;
 	if (!ok) {
-		buf e = {0};
-		json_error_add(&e, "status", "must be one of: pending approved rejected enacted");
-		http_problem(r, 422, "invalid filter", buf_str(&e));
-		buf_free(&e);
+		http_field_problem(r, "status", "must be one of: pending approved rejected enacted", "invalid filter");
 		return;
 	}
 	const char *params[] = {limit, cursor, v[2]};
-	db_result *res = http_db_or_reply(r, &st_list, params);
-	if (res)
-		http_reply_row(r, res);
+	http_answer(r, &st_list, params);
 }
 
 void list_changes_get(http_req *r)
@@ -84,9 +77,7 @@ void list_changes_get(http_req *r)
 	char id[24];
 	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
 	const char *params[] = {id};
-	db_result *res = http_db_or_reply(r, &st_get, params);
-	if (res)
-		http_reply_row(r, res);
+	http_answer(r, &st_get, params);
 }
 
 /* approve, reject and enact share one SQL function; enact also draws the new flowchart in
@@ -99,9 +90,7 @@ static void act(http_req *r, const char *action, const json_field *fields)
 	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
 	const char *params[] = {id, action, r->body, http_get_header(r, "If-Match"), r->idem_key};
 	if (strcmp(action, "enact") != 0) {
-		db_result *res = http_db_or_reply(r, &st_act, params);
-		if (res)
-			http_reply_row(r, res);
+		http_answer(r, &st_act, params);
 		return;
 	}
 	db_error err;
@@ -160,10 +149,7 @@ void list_changes_enact(http_req *r)
 	char today[11];
 	dates_today(today);
 	if (json_member_str(r->json, "effective_from", &eff) == 0 && strcmp(eff, today) < 0) {
-		buf e = {0};
-		json_error_add(&e, "effective_from", "must be today or later");
-		http_problem(r, 422, "the body has invalid fields", buf_str(&e));
-		buf_free(&e);
+		http_field_problem(r, "effective_from", "must be today or later", "the body has invalid fields");
 		return;
 	}
 	act(r, "enact", fields);

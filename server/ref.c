@@ -93,10 +93,7 @@ static int id_filter_or_reply(http_req *r, const char *name, const char *v)
 	int ok = n >= 1 && n <= 15 && v[0] != '0' && strspn(v, "0123456789") == n;
 	if (ok)
 		return 0;
-	buf e = {0};
-	json_error_add(&e, name, "must be a positive integer");
-	http_problem(r, 422, "invalid filter", buf_str(&e));
-	buf_free(&e);
+	http_field_problem(r, name, "must be a positive integer", "invalid filter");
 	return -1;
 }
 
@@ -132,9 +129,7 @@ void ref_units_get(http_req *r)
 	char id[24];
 	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
 	const char *params[] = {id};
-	db_result *res = http_db_or_reply(r, &st_unit_get, params);
-	if (res)
-		http_reply_row(r, res);
+	http_answer(r, &st_unit_get, params);
 }
 
 static int unit_code_ok(const char *s)
@@ -157,16 +152,11 @@ void ref_units_create(http_req *r)
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
 	if (json_member_type(r->json, "parent_id") == JT_NUMBER && json_member_type(r->json, "parent_code") == JT_STRING) {
-		buf e = {0};
-		json_error_add(&e, "parent_code", "give parent_id or parent_code, not both");
-		http_problem(r, 422, "the body has invalid fields", buf_str(&e));
-		buf_free(&e);
+		http_field_problem(r, "parent_code", "give parent_id or parent_code, not both", "the body has invalid fields");
 		return;
 	}
 	const char *params[] = {r->body, r->idem_key};
-	db_result *res = http_db_or_reply(r, &st_unit_create, params);
-	if (res)
-		http_reply_row(r, res);
+	http_answer(r, &st_unit_create, params);
 }
 
 void ref_grids_list(http_req *r)
