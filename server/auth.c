@@ -38,7 +38,10 @@ static jwt_alg_t pinned_alg(void)
 	}
 }
 
-static int aud_matches(const char *s, void *arg) { return strcmp(s, (const char *)arg) == 0; }
+static int aud_matches(const char *s, void *arg)
+{
+	return strcmp(s, (const char *)arg) == 0;
+}
 
 /* Optional integer claim: absent is fine, anything but an exact integer is not. */
 static int opt_int(const json_doc *d, const char *key, int64_t *v, int *present)
@@ -70,8 +73,9 @@ static int check_claims(const json_doc *d, time_t now, auth_claims *c, const cha
 	}
 	if (cfg.jwt_aud) {
 		const char *aud;
-		int ok = json_member_str(d, "aud", &aud) == 0 ? strcmp(aud, cfg.jwt_aud) == 0
-			 : json_member_each_str(d, "aud", aud_matches, (void *)cfg.jwt_aud) == 1;
+		int ok = json_member_str(d, "aud", &aud) == 0
+				 ? strcmp(aud, cfg.jwt_aud) == 0
+				 : json_member_each_str(d, "aud", aud_matches, (void *)cfg.jwt_aud) == 1;
 		if (!ok)
 			return *why = "the token's audience (aud) is not accepted", -1;
 	}
@@ -96,8 +100,7 @@ static int check_claims(const json_doc *d, time_t now, auth_claims *c, const cha
 	if (json_member_type(d, "scope") != JT_MISSING &&
 	    (json_member_str(d, "scope", &scope) < 0 || strlen(scope) >= sizeof c->scope))
 		return *why = "the token's scope claim is not a string", -1;
-	if (json_member_type(d, "name") != JT_MISSING &&
-	    (json_member_str(d, "name", &name) < 0 || strlen(name) > 200))
+	if (json_member_type(d, "name") != JT_MISSING && (json_member_str(d, "name", &name) < 0 || strlen(name) > 200))
 		return *why = "the token's name claim is not a string", -1;
 
 	memcpy(c->sub, sub, strlen(sub) + 1);
@@ -204,7 +207,8 @@ char *auth_sign(auth_role role, int64_t unit_id, int64_t district, const char *s
 	    jwt_add_grant_int(j, "unit_id", unit_id) || jwt_add_grant_int(j, "district", district) ||
 	    jwt_add_grant_int(j, "iat", now) || jwt_add_grant_int(j, "exp", now + ttl_seconds) ||
 	    (system && jwt_add_grant(j, "system", system)) || (scope && jwt_add_grant(j, "scope", scope)) ||
-	    (cfg.jwt_iss && jwt_add_grant(j, "iss", cfg.jwt_iss)) || (cfg.jwt_aud && jwt_add_grant(j, "aud", cfg.jwt_aud)))
+	    (cfg.jwt_iss && jwt_add_grant(j, "iss", cfg.jwt_iss)) ||
+	    (cfg.jwt_aud && jwt_add_grant(j, "aud", cfg.jwt_aud)))
 		goto out;
 	if (jwt_set_alg(j, JWT_ALG_HS256, (const unsigned char *)cfg.jwt_key, (int)cfg.jwt_key_len) != 0)
 		goto out;

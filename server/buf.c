@@ -38,9 +38,15 @@ void buf_put(buf *b, const void *s, size_t n)
 	b->p[b->len] = '\0';
 }
 
-void buf_puts(buf *b, const char *s) { buf_put(b, s, strlen(s)); }
+void buf_puts(buf *b, const char *s)
+{
+	buf_put(b, s, strlen(s));
+}
 
-void buf_putc(buf *b, char c) { buf_put(b, &c, 1); }
+void buf_putc(buf *b, char c)
+{
+	buf_put(b, &c, 1);
+}
 
 void buf_printf(buf *b, const char *fmt, ...)
 {
@@ -83,7 +89,10 @@ void buf_json_str(buf *b, const char *s, size_t n)
 	buf_putc(b, '"');
 }
 
-const char *buf_str(buf *b) { return b->p ? b->p : ""; }
+const char *buf_str(buf *b)
+{
+	return b->p ? b->p : "";
+}
 
 void buf_free(buf *b)
 {

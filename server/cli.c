@@ -42,7 +42,8 @@ static const char district_sql[] =
 int cli_district(int argc, char **argv)
 {
 	if (argc < 1 || strcmp(argv[0], "add") != 0) {
-		fprintf(stderr, "usage: huyingd district add --code CODE --name NAME [--office-code C] [--office-name N]\n");
+		fprintf(stderr,
+			"usage: huyingd district add --code CODE --name NAME [--office-code C] [--office-name N]\n");
 		return 2;
 	}
 	const char *code = opt(argc, argv, "--code"), *name = opt(argc, argv, "--name");
@@ -126,9 +127,12 @@ int cli_token(int argc, char **argv)
 		goto out;
 	}
 	const char *kind = db_value(r, 0, 1, NULL);
-	const char *want = role == ROLE_TOWNSHIP ? "township" : role == ROLE_DEPARTMENT ? "department" : "district_office";
+	const char *want = role == ROLE_TOWNSHIP     ? "township"
+			   : role == ROLE_DEPARTMENT ? "department"
+						     : "district_office";
 	if (strcmp(kind, want) != 0)
-		fprintf(stderr, "huyingd token: warning: unit %s is a %s; the daemon will refuse this token\n", unit_s, kind);
+		fprintf(stderr, "huyingd token: warning: unit %s is a %s; the daemon will refuse this token\n", unit_s,
+			kind);
 	char subbuf[128];
 	if (!sub) {
 		snprintf(subbuf, sizeof subbuf, "dev:%s:%s", auth_role_name(role), db_value(r, 0, 2, NULL));

@@ -24,16 +24,16 @@ typedef struct config {
 	int import_timeout_ms;
 	config_alg jwt_alg;
 	const char *jwt_alg_name;
-	const char *jwt_secret;       /* HS256 */
+	const char *jwt_secret; /* HS256 */
 	const char *jwt_public_key_file;
-	char *jwt_key;                /* HS256 secret or PEM text, as bytes */
+	char *jwt_key; /* HS256 secret or PEM text, as bytes */
 	size_t jwt_key_len;
-	const char *jwt_iss;          /* NULL when not configured */
+	const char *jwt_iss; /* NULL when not configured */
 	const char *jwt_aud;
 	int jwt_skew;
-	int rate_limit;               /* requests per second per subject; 0 = off */
+	int rate_limit; /* requests per second per subject; 0 = off */
 	int rate_burst;
-	const char *cors_origins;     /* space or comma separated; "" = no CORS */
+	const char *cors_origins; /* space or comma separated; "" = no CORS */
 	const char *log_level;
 } config;
 

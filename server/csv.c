@@ -11,7 +11,7 @@ enum { FIELD_START, UNQUOTED, QUOTED, QUOTE_IN_QUOTED, AFTER_CR };
 struct csv_reader {
 	csv_record_fn fn;
 	void *arg;
-	buf data;                         /* the record's fields, each NUL-terminated */
+	buf data; /* the record's fields, each NUL-terminated */
 	size_t starts[CSV_MAX_FIELDS + 1];
 	size_t lens[CSV_MAX_FIELDS + 1];
 	int nfields;

@@ -197,8 +197,8 @@ static void set_error(db_error *e, db_status st, const char *sqlstate, const cha
 /* Session settings of every pooled connection: generic plans for the list queries
  * (DESIGN §3), and no transaction may sit idle holding locks. */
 static const char session_sql[] = "set plan_cache_mode = force_generic_plan;"
-				   "set idle_in_transaction_session_timeout = '10s';"
-				   "set application_name = 'huyingd'";
+				  "set idle_in_transaction_session_timeout = '10s';"
+				  "set application_name = 'huyingd'";
 
 static int ensure_connected(slot *s, db_error *err)
 {
@@ -358,7 +358,8 @@ db_result *db_run(const char *claims_json, int timeout_ms, db_stmt *st, const ch
 			r = run_pipeline(s, claims_json, timeout_ms, st, params, err);
 		}
 		/* A connection must go back clean: never in a transaction or pipeline. */
-		if (s->conn && (PQtransactionStatus(s->conn) != PQTRANS_IDLE || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF))
+		if (s->conn &&
+		    (PQtransactionStatus(s->conn) != PQTRANS_IDLE || PQpipelineStatus(s->conn) != PQ_PIPELINE_OFF))
 			drop(s);
 	}
 	release(s);
@@ -530,9 +531,15 @@ int db_session_end(db_session *s, int commit, db_error *err)
 	return rc;
 }
 
-int db_rows(const db_result *r) { return PQntuples((const PGresult *)r); }
+int db_rows(const db_result *r)
+{
+	return PQntuples((const PGresult *)r);
+}
 
-int db_cols(const db_result *r) { return PQnfields((const PGresult *)r); }
+int db_cols(const db_result *r)
+{
+	return PQnfields((const PGresult *)r);
+}
 
 const char *db_value(const db_result *r, int row, int col, int *len)
 {
@@ -547,7 +554,10 @@ const char *db_value(const db_result *r, int row, int col, int *len)
 	return PQgetvalue(p, row, col);
 }
 
-void db_result_free(db_result *r) { PQclear(PGR(r)); }
+void db_result_free(db_result *r)
+{
+	PQclear(PGR(r));
+}
 
 void db_get_stats(db_stats *st)
 {

@@ -20,18 +20,21 @@ typedef struct db_stmt {
 	int nparams;
 	int id; /* 0 until first use; then fixed */
 } db_stmt;
-#define DB_STMT(name, sql, n) {name, sql, n, 0}
+#define DB_STMT(name, sql, n)                                                                                          \
+	{                                                                                                              \
+		name, sql, n, 0                                                                                        \
+	}
 #define DB_MAX_STMTS 256
 
 /* The JSON list envelope {data, next_cursor}, one shape for every list ordered by a text
  * key k ascending (select_k_j selects k and j, the row's JSON): the page is fetched with one row more
  * than asked, and that extra row only says whether a next cursor is due. */
-#define DB_LIST_JSON(select_k_j)                                                                          \
-	"select json_build_object("                                                                    \
-	"'data', coalesce(json_agg(j order by k) filter (where rn <= $1::int), '[]'),"                 \
-	"'next_cursor', case when count(*) > $1::int"                                                  \
-	" then api.cursor(jsonb_build_array((array_agg(k order by k))[$1::int])) end)::text"           \
-	" from (select p.*, row_number() over (order by k) as rn from (" select_k_j                     \
+#define DB_LIST_JSON(select_k_j)                                                                                       \
+	"select json_build_object("                                                                                    \
+	"'data', coalesce(json_agg(j order by k) filter (where rn <= $1::int), '[]'),"                                 \
+	"'next_cursor', case when count(*) > $1::int"                                                                  \
+	" then api.cursor(jsonb_build_array((array_agg(k order by k))[$1::int])) end)::text"                           \
+	" from (select p.*, row_number() over (order by k) as rn from (" select_k_j                                    \
 	" order by k limit $1::int + 1) p) q"
 
 typedef struct db_result db_result;

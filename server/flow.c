@@ -66,7 +66,8 @@ int flow_svg(const db_result *res, int first, buf *out)
 	agattr(g, AGEDGE, "fontsize", "10");
 	for (; i < rows && strcmp(db_value(res, i, 0, NULL), rev) == 0; i++) {
 		const char *kind = db_value(res, i, 1, NULL);
-		const char *a = db_value(res, i, 2, NULL), *b = db_value(res, i, 3, NULL), *c = db_value(res, i, 4, NULL);
+		const char *a = db_value(res, i, 2, NULL), *b = db_value(res, i, 3, NULL),
+			   *c = db_value(res, i, 4, NULL);
 		if (!a)
 			continue;
 		if (kind[0] == 'n') {
@@ -108,7 +109,8 @@ static db_stmt st_pending = DB_STMT(
 	" where r.district_id = (select auth.district()) and r.flow is not null and r.flow_svg is null"
 	" order by 1, 6",
 	0);
-static db_stmt st_store = DB_STMT("flow_store", "update huying.item_revisions set flow_svg = $2 where id = $1::bigint", 2);
+static db_stmt st_store =
+	DB_STMT("flow_store", "update huying.item_revisions set flow_svg = $2 where id = $1::bigint", 2);
 
 int flow_render_pending(db_session *s, db_error *err)
 {

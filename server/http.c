@@ -16,7 +16,7 @@
 #include "ratelimit.h"
 
 #define MAX_ORIGINS 32
-#define MAX_CURSOR 512
+#define MAX_CURSOR  512
 
 static struct mg_context *ctx, *metrics_ctx;
 static char *origins[MAX_ORIGINS];
@@ -101,8 +101,9 @@ static void head(http_req *r, int status, const char *ctype, buf *out)
 	buf_printf(out, "X-Request-Id: %s\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n",
 		   r->request_id);
 	if (r->origin)
-		buf_printf(out, "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: ETag, Location, "
-				"Link, Retry-After, X-Request-Id, Idempotency-Replayed\r\n",
+		buf_printf(out,
+			   "Access-Control-Allow-Origin: %s\r\nAccess-Control-Expose-Headers: ETag, Location, "
+			   "Link, Retry-After, X-Request-Id, Idempotency-Replayed\r\n",
 			   r->origin);
 	if (norigins)
 		buf_puts(out, "Vary: Origin\r\n");
@@ -269,13 +270,16 @@ void http_reply_db_error(http_req *r, const db_error *e)
 		if (strncmp(e->sqlstate, sqlstates[i].prefix, strlen(sqlstates[i].prefix)) == 0) {
 			if (sqlstates[i].retry)
 				http_header(r, "Retry-After", "1");
-			http_problem(r, sqlstates[i].status, sqlstates[i].detail ? sqlstates[i].detail : e->message, NULL);
+			http_problem(r, sqlstates[i].status, sqlstates[i].detail ? sqlstates[i].detail : e->message,
+				     NULL);
 			return;
 		}
 	}
 	buf b = {0};
-	buf_printf(&b, "{\"level\":\"error\",\"request_id\":\"%s\",\"sqlstate\":\"%s\",\"msg\":\"unmapped database error\",\"error\":",
-		   r->request_id, e->sqlstate);
+	buf_printf(
+		&b,
+		"{\"level\":\"error\",\"request_id\":\"%s\",\"sqlstate\":\"%s\",\"msg\":\"unmapped database error\",\"error\":",
+		r->request_id, e->sqlstate);
 	buf_json_str(&b, e->message, strlen(e->message));
 	buf_puts(&b, "}\n");
 	if (write(STDERR_FILENO, b.p, b.len) < 0) {
@@ -348,7 +352,10 @@ void http_reply_row(http_req *r, db_result *res)
 	db_result_free(res);
 }
 
-const char *http_get_header(http_req *r, const char *name) { return mg_get_header(r->conn, name); }
+const char *http_get_header(http_req *r, const char *name)
+{
+	return mg_get_header(r->conn, name);
+}
 
 long http_read(http_req *r, char *dst, size_t n, long limit)
 {
@@ -420,7 +427,8 @@ int http_query_or_reply(http_req *r, const char *const *names, const char **valu
 		if (dn < 0 || !json_utf8_valid(dec, (size_t)dn) || memchr(dec, '\0', (size_t)dn)) {
 			free(dec);
 			json_error_add(&e, key, "is not valid UTF-8 text");
-			http_problem(r, strcmp(key, "cursor") == 0 ? 400 : 422, "malformed query parameter", buf_str(&e));
+			http_problem(r, strcmp(key, "cursor") == 0 ? 400 : 422, "malformed query parameter",
+				     buf_str(&e));
 			buf_free(&e);
 			return -1;
 		}
@@ -473,8 +481,8 @@ static int b64url_decode(const char *s, size_t n, char *out)
 	return o;
 }
 
-int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out,
-			      size_t limit_len, const char **cursor_json)
+int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out, size_t limit_len,
+			      const char **cursor_json)
 {
 	long max = r->want_csv ? HTTP_CSV_MAX_ROWS : 200, def = r->want_csv ? HTTP_CSV_MAX_ROWS : 50;
 	*cursor_json = NULL;
@@ -694,7 +702,8 @@ static void answer_options(http_req *r, const char *allow)
 		return;
 	}
 	http_header(r, "Access-Control-Allow-Methods", allow);
-	http_header(r, "Access-Control-Allow-Headers", "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id");
+	http_header(r, "Access-Control-Allow-Headers",
+		    "Authorization, Content-Type, If-Match, Idempotency-Key, X-Request-Id");
 	http_header(r, "Access-Control-Max-Age", "600");
 	http_reply(r, 204, NULL, "", 0);
 }
@@ -773,7 +782,8 @@ static int content_type_is(const char *ct, const char *type)
 		if (strncasecmp(p, "charset=", 8) == 0) {
 			const char *v = p + 8;
 			size_t vl = strcspn(v, "; ");
-			if (!((vl == 5 && strncasecmp(v, "utf-8", 5) == 0) || (vl == 7 && strncasecmp(v, "\"utf-8\"", 7) == 0)))
+			if (!((vl == 5 && strncasecmp(v, "utf-8", 5) == 0) ||
+			      (vl == 7 && strncasecmp(v, "\"utf-8\"", 7) == 0)))
 				return 0;
 		}
 		p = strchr(p, ';');
@@ -781,7 +791,10 @@ static int content_type_is(const char *ct, const char *type)
 	return 1;
 }
 
-static int json_content_type(const char *ct) { return content_type_is(ct, "application/json"); }
+static int json_content_type(const char *ct)
+{
+	return content_type_is(ct, "application/json");
+}
 
 static int import_content_type(const char *ct)
 {
@@ -848,7 +861,8 @@ static int idempotency_key_or_reply(http_req *r)
 	for (size_t i = 0; ok && i < n; i++)
 		ok = k[i] >= 0x20 && k[i] <= 0x7E;
 	if (!ok) {
-		http_field_problem(r, "Idempotency-Key", "must be 1 to 255 printable ASCII characters", "invalid Idempotency-Key header");
+		http_field_problem(r, "Idempotency-Key", "must be 1 to 255 printable ASCII characters",
+				   "invalid Idempotency-Key header");
 		return -1;
 	}
 	r->idem_key = k;
@@ -953,9 +967,11 @@ static void log_request(http_req *r, double seconds)
 	struct tm tm;
 	gmtime_r(&now.tv_sec, &tm);
 	buf b = {0};
-	buf_printf(&b, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"info\",\"request_id\":\"%s\",\"method\":",
-		   tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
-		   r->request_id);
+	buf_printf(
+		&b,
+		"{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"info\",\"request_id\":\"%s\",\"method\":",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000,
+		r->request_id);
 	buf_json_str(&b, r->method, strlen(r->method));
 	buf_puts(&b, ",\"route\":");
 	if (r->route)
@@ -1041,10 +1057,11 @@ static int http_error(struct mg_connection *conn, int status, const char *msg)
 	char rid[32];
 	new_request_id(rid);
 	char body[512];
-	int len = snprintf(body, sizeof body,
-			   "{\"type\":\"https://huying.dev/problems/%s\",\"title\":\"%s\",\"status\":%d,"
-			   "\"detail\":\"the request could not be parsed (HTTP %d)\",\"instance\":\"/\",\"request_id\":\"%s\"}",
-			   slug, title, status, status, rid);
+	int len = snprintf(
+		body, sizeof body,
+		"{\"type\":\"https://huying.dev/problems/%s\",\"title\":\"%s\",\"status\":%d,"
+		"\"detail\":\"the request could not be parsed (HTTP %d)\",\"instance\":\"/\",\"request_id\":\"%s\"}",
+		slug, title, status, status, rid);
 	char clen[16];
 	snprintf(clen, sizeof clen, "%d", len);
 	mg_response_header_start(conn, status);
@@ -1065,8 +1082,9 @@ static int metrics_only(struct mg_connection *conn)
 		mg_response_header_start(conn, 200);
 		mg_response_header_add(conn, "Content-Type", "text/plain; version=0.0.4", -1);
 	} else {
-		buf_puts(&b, "{\"type\":\"https://huying.dev/problems/not-found\",\"title\":\"Not found\",\"status\":404,"
-			     "\"detail\":\"only /metrics is served here\"}");
+		buf_puts(&b,
+			 "{\"type\":\"https://huying.dev/problems/not-found\",\"title\":\"Not found\",\"status\":404,"
+			 "\"detail\":\"only /metrics is served here\"}");
 		mg_response_header_start(conn, 404);
 		mg_response_header_add(conn, "Content-Type", "application/problem+json", -1);
 	}
@@ -1096,20 +1114,34 @@ static struct mg_context *start_listener(const char *listen, int threads, int (*
 	snprintf(ka_to, sizeof ka_to, "%d", cfg.keepalive_timeout_ms);
 	/* No document_root: civetweb's file serving, directory listing and CGI cannot run.
 	 * Its own CORS answers are off; http.c does CORS from HUYING_CORS_ORIGINS. */
-	const char *opts[] = {"listening_ports", listen,
-			      "num_threads", threads_s,
-			      "enable_keep_alive", "yes",
-			      "keep_alive_timeout_ms", ka_to,
-			      "request_timeout_ms", req_to,
-			      "max_request_size", "131072",
-			      "tcp_nodelay", "1",
-			      "decode_url", "no",
-			      "enable_directory_listing", "no",
-			      "access_control_allow_origin", "",
-			      "access_control_allow_methods", "",
-			      "access_control_allow_headers", "",
-			      "listen_backlog", "1024",
-			      "connection_queue", "1024",
+	const char *opts[] = {"listening_ports",
+			      listen,
+			      "num_threads",
+			      threads_s,
+			      "enable_keep_alive",
+			      "yes",
+			      "keep_alive_timeout_ms",
+			      ka_to,
+			      "request_timeout_ms",
+			      req_to,
+			      "max_request_size",
+			      "131072",
+			      "tcp_nodelay",
+			      "1",
+			      "decode_url",
+			      "no",
+			      "enable_directory_listing",
+			      "no",
+			      "access_control_allow_origin",
+			      "",
+			      "access_control_allow_methods",
+			      "",
+			      "access_control_allow_headers",
+			      "",
+			      "listen_backlog",
+			      "1024",
+			      "connection_queue",
+			      "1024",
 			      NULL};
 	struct mg_callbacks cb;
 	memset(&cb, 0, sizeof cb);
@@ -1137,7 +1169,10 @@ int http_start(void)
 	return 0;
 }
 
-int http_is_draining(void) { return atomic_load(&draining); }
+int http_is_draining(void)
+{
+	return atomic_load(&draining);
+}
 
 void http_stop(void)
 {

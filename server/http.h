@@ -18,7 +18,7 @@
 #include "routes.h"
 
 #define HTTP_MAX_PATH_IDS 4
-#define HTTP_MAX_HEADERS 8
+#define HTTP_MAX_HEADERS  8
 #define HTTP_CSV_MAX_ROWS 10000
 
 struct http_req {
@@ -35,7 +35,7 @@ struct http_req {
 	int token_confirmed; /* auth.begin() accepted the token's unit in this request */
 	char *body;          /* NUL-terminated, body_len bytes; NULL when none */
 	size_t body_len;
-	json_doc *json; /* parsed body (ROUTE_BODY routes) */
+	json_doc *json;       /* parsed body (ROUTE_BODY routes) */
 	const char *idem_key; /* Idempotency-Key (checked), or NULL */
 	long body_read;       /* bytes read so far by http_read */
 	int want_csv;
@@ -87,8 +87,8 @@ int http_query_or_reply(http_req *r, const char *const *names, const char **valu
 
 /* The list parameters among those values: limit (1..200, default 50; CSV: 1..10000, default
  * 10000) and cursor (decoded to its JSON keyset text, or NULL). Returns -1 after answering. */
-int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out,
-			      size_t limit_len, const char **cursor_json);
+int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out, size_t limit_len,
+			      const char **cursor_json);
 
 /* Validates the parsed JSON body against fields; answers 422 naming each bad field. */
 int http_validate_or_reply(http_req *r, const json_field *fields);

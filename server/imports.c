@@ -17,25 +17,26 @@
 #include "flow.h"
 #include "handlers.h"
 
-#define CHUNK 65536
+#define CHUNK      65536
 #define COPY_BATCH (256 * 1024)
 #define MAX_ERRORS 1000
 
 typedef struct import {
 	http_req *r;
 	db_session *s;
-	buf copy;     /* COPY text waiting to be sent */
-	buf errors;   /* {line, field, message} objects */
+	buf copy;   /* COPY text waiting to be sent */
+	buf errors; /* {line, field, message} objects */
 	int nerrors;
 	long rows;
 	char **header; /* CSV column names */
 	int ncols;
-	int failed;    /* a database error: stop */
+	int failed; /* a database error: stop */
 	db_error err;
 } import;
 
-static db_stmt st_staging = DB_STMT("import_staging",
-				    "create temp table import_rows (line integer not null, doc jsonb not null) on commit drop", 0);
+static db_stmt st_staging =
+	DB_STMT("import_staging",
+		"create temp table import_rows (line integer not null, doc jsonb not null) on commit drop", 0);
 
 static void row_error(import *im, long line, const char *field, const char *message)
 {
@@ -55,7 +56,11 @@ static void copy_escape(buf *b, const char *s, size_t n)
 {
 	size_t run = 0;
 	for (size_t i = 0; i < n; i++) {
-		const char *e = s[i] == '\\' ? "\\\\" : s[i] == '\n' ? "\\n" : s[i] == '\r' ? "\\r" : s[i] == '\t' ? "\\t" : NULL;
+		const char *e = s[i] == '\\'   ? "\\\\"
+				: s[i] == '\n' ? "\\n"
+				: s[i] == '\r' ? "\\r"
+				: s[i] == '\t' ? "\\t"
+					       : NULL;
 		if (!e)
 			continue;
 		buf_put(b, s + run, i - run);
@@ -105,7 +110,8 @@ static int on_csv_record(void *arg, long line, int n, char **fields, const size_
 	for (int i = 0; i < n; i++) {
 		if (!json_utf8_valid(fields[i], lens[i]) || memchr(fields[i], '\0', lens[i])) {
 			im->rows += im->header != NULL;
-			row_error(im, line, im->header && i < im->ncols ? im->header[i] : "(line)", "is not valid UTF-8 text");
+			row_error(im, line, im->header && i < im->ncols ? im->header[i] : "(line)",
+				  "is not valid UTF-8 text");
 			return 0;
 		}
 	}
@@ -269,7 +275,7 @@ static void run(http_req *r, db_stmt *st, int items)
 	const char *ct = http_get_header(r, "Content-Type");
 	int csv = ct && strncasecmp(ct, "text/csv", 8) == 0;
 
-	import im = {.r = r};
+import im = {.r = r };
 	im.s = db_session_begin(r->claims.json, cfg.import_timeout_ms, &im.err);
 	db_result *res = NULL;
 	if (!im.s) {
@@ -329,6 +335,15 @@ out:
 	buf_free(&im.errors);
 }
 
-void imports_units(http_req *r) { run(r, &st_units, 0); }
-void imports_grids(http_req *r) { run(r, &st_grids, 0); }
-void imports_items(http_req *r) { run(r, &st_items, 1); }
+void imports_units(http_req *r)
+{
+	run(r, &st_units, 0);
+}
+void imports_grids(http_req *r)
+{
+	run(r, &st_grids, 0);
+}
+void imports_items(http_req *r)
+{
+	run(r, &st_items, 1);
+}

@@ -9,23 +9,24 @@
 #include "handlers.h"
 
 /* The revision of item i in force at date a.at (or the last one before it, then retired). */
-#define REVISION_AT                                                                                     \
-	" cross join lateral (select x.* from huying.item_revisions x where x.item_id = i.id"             \
+#define REVISION_AT                                                                                                    \
+	" cross join lateral (select x.* from huying.item_revisions x where x.item_id = i.id"                          \
 	" and x.effective_from <= a.at order by x.effective_from desc, x.revision desc limit 1) r"
 
 static db_stmt st_list = DB_STMT(
 	"items_list",
-	DB_LIST_JSON("select i.code as k, api.item_json(i, r, false, a.at) as j from huying.items i"
-		     " cross join (select coalesce($6::date, api.today()) as at) a" REVISION_AT
-		     " where i.district_id = (select auth.district()) and i.code > coalesce($2::jsonb ->> 0, '')"
-		     " and ($3::text is null or r.domain_id = (select d.id from huying.domains d"
-		     "      where d.district_id = i.district_id and d.code = $3::text))"
-		     " and ($4::bigint is null or r.lead_department_id = $4::bigint or $4::bigint = any(r.cooperating_department_ids))"
-		     " and (case when r.effective_to is null or r.effective_to > a.at then 'active' else 'retired' end)"
-		     "     = coalesce($5::text, 'active')"
-		     " and ($7::text is null or r.id in (select m.id from huying.item_revisions m"
-		     "      where m.district_id = (select auth.district())"
-		     "      and (m.title || ' ' || coalesce(m.description, '')) ilike api.like_pattern($7::text)))"),
+	DB_LIST_JSON(
+		"select i.code as k, api.item_json(i, r, false, a.at) as j from huying.items i"
+		" cross join (select coalesce($6::date, api.today()) as at) a" REVISION_AT
+		" where i.district_id = (select auth.district()) and i.code > coalesce($2::jsonb ->> 0, '')"
+		" and ($3::text is null or r.domain_id = (select d.id from huying.domains d"
+		"      where d.district_id = i.district_id and d.code = $3::text))"
+		" and ($4::bigint is null or r.lead_department_id = $4::bigint or $4::bigint = any(r.cooperating_department_ids))"
+		" and (case when r.effective_to is null or r.effective_to > a.at then 'active' else 'retired' end)"
+		"     = coalesce($5::text, 'active')"
+		" and ($7::text is null or r.id in (select m.id from huying.item_revisions m"
+		"      where m.district_id = (select auth.district())"
+		"      and (m.title || ' ' || coalesce(m.description, '')) ilike api.like_pattern($7::text)))"),
 	7);
 
 static db_stmt st_list_csv = DB_STMT(
@@ -49,11 +50,12 @@ static db_stmt st_list_csv = DB_STMT(
 	" order by i.code limit $1::int + 1",
 	7);
 
-static db_stmt st_get = DB_STMT("items_get",
-				"select '\"' || i.version || '\"', api.item_json(i, r, true, a.at)::text from huying.items i"
-				" cross join (select coalesce($2::date, api.today()) as at) a" REVISION_AT
-				" where i.id = $1::bigint and i.district_id = (select auth.district())",
-				2);
+static db_stmt st_get =
+	DB_STMT("items_get",
+		"select '\"' || i.version || '\"', api.item_json(i, r, true, a.at)::text from huying.items i"
+		" cross join (select coalesce($2::date, api.today()) as at) a" REVISION_AT
+		" where i.id = $1::bigint and i.district_id = (select auth.district())",
+		2);
 
 /* Newest first; the keyset is the revision number. */
 static db_stmt st_versions = DB_STMT(
@@ -73,12 +75,13 @@ static db_stmt st_versions = DB_STMT(
 	3);
 
 /* $3: json | mermaid | svg. A row with a NULL value: the item has no flowchart. */
-static db_stmt st_flow = DB_STMT("items_flow",
-				 "select case when r.flow is null then null when $3::text = 'json' then r.flow::text"
-				 " when $3::text = 'mermaid' then api.flow_mermaid(r.flow) else r.flow_svg end from huying.items i"
-				 " cross join (select coalesce($2::date, api.today()) as at) a" REVISION_AT
-				 " where i.id = $1::bigint and i.district_id = (select auth.district())",
-				 3);
+static db_stmt st_flow =
+	DB_STMT("items_flow",
+		"select case when r.flow is null then null when $3::text = 'json' then r.flow::text"
+		" when $3::text = 'mermaid' then api.flow_mermaid(r.flow) else r.flow_svg end from huying.items i"
+		" cross join (select coalesce($2::date, api.today()) as at) a" REVISION_AT
+		" where i.id = $1::bigint and i.district_id = (select auth.district())",
+		3);
 
 static const char *const statuses[] = {"active", "retired", NULL};
 
@@ -108,7 +111,8 @@ void items_list(http_req *r)
 	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0)
 		return;
 	buf e = {0};
-	if (v[2] && (strlen(v[2]) > 32 || strspn(v[2], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(v[2])))
+	if (v[2] && (strlen(v[2]) > 32 ||
+		     strspn(v[2], "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != strlen(v[2])))
 		json_error_add(&e, "domain", "must be a domain code");
 	if (v[3] && (strlen(v[3]) > 15 || v[3][0] == '0' || strspn(v[3], "0123456789") != strlen(v[3]) || !v[3][0]))
 		json_error_add(&e, "department_id", "must be a positive integer");
@@ -124,13 +128,17 @@ void items_list(http_req *r)
 	if (date_or_reply(r, "at", v[5]) < 0)
 		return;
 	const char *params[] = {limit, cursor, v[2], v[3], v[4], v[5], v[6]};
-	http_reply_list(r, &st_list, &st_list_csv,
-			"code,domain_code,title,description,legal_basis,lead_department_code,cooperating_department_codes,"
-			"township_duty,response_limit,resolve_limit_days",
-			params);
+	http_reply_list(
+		r, &st_list, &st_list_csv,
+		"code,domain_code,title,description,legal_basis,lead_department_code,cooperating_department_codes,"
+		"township_duty,response_limit,resolve_limit_days",
+		params);
 }
 
-static void id_param(http_req *r, char *out, size_t n) { snprintf(out, n, "%lld", (long long)r->ids[0]); }
+static void id_param(http_req *r, char *out, size_t n)
+{
+	snprintf(out, n, "%lld", (long long)r->ids[0]);
+}
 
 void items_get(http_req *r)
 {
@@ -168,8 +176,13 @@ static const char *flow_format(const char *accept)
 	const char *best = NULL, *at = NULL;
 	static const struct {
 		const char *type, *format;
-	} kinds[] = {{"application/json", "json"}, {"text/vnd.mermaid", "mermaid"}, {"image/svg+xml", "svg"},
-		     {"*/*", "json"}, {"application/*", "json"}, {"text/*", "mermaid"}, {"image/*", "svg"}};
+	} kinds[] = {{"application/json", "json"},
+		     {"text/vnd.mermaid", "mermaid"},
+		     {"image/svg+xml", "svg"},
+		     {"*/*", "json"},
+		     {"application/*", "json"},
+		     {"text/*", "mermaid"},
+		     {"image/*", "svg"}};
 	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
 		const char *p = strcasestr(accept, kinds[i].type);
 		if (p && (!at || p < at)) {
@@ -188,7 +201,8 @@ void items_flow(http_req *r)
 		return;
 	const char *format = flow_format(http_get_header(r, "Accept"));
 	if (!format) {
-		http_problem(r, 406, "the flowchart is served as application/json, text/vnd.mermaid or image/svg+xml", NULL);
+		http_problem(r, 406, "the flowchart is served as application/json, text/vnd.mermaid or image/svg+xml",
+			     NULL);
 		return;
 	}
 	char id[24];

@@ -2,8 +2,8 @@
 
 #include <cJSON.h>
 #include <math.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct json_doc {
@@ -192,9 +192,15 @@ static const cJSON *member(const json_doc *d, const char *key)
 	return cJSON_GetObjectItemCaseSensitive(d->root, key);
 }
 
-json_type json_root_type(const json_doc *d) { return type_of(d->root); }
+json_type json_root_type(const json_doc *d)
+{
+	return type_of(d->root);
+}
 
-json_type json_member_type(const json_doc *d, const char *key) { return type_of(member(d, key)); }
+json_type json_member_type(const json_doc *d, const char *key)
+{
+	return type_of(member(d, key));
+}
 
 int json_member_str(const json_doc *d, const char *key, const char **s)
 {
@@ -205,7 +211,8 @@ int json_member_str(const json_doc *d, const char *key, const char **s)
 	return 0;
 }
 
-#define MAX_SAFE 9007199254740991.0 /* 2^53 - 1: from 2^53 on, doubles skip integers, so
+#define MAX_SAFE                                                                                                       \
+	9007199254740991.0 /* 2^53 - 1: from 2^53 on, doubles skip integers, so
                                      * 2^53 + 1 would arrive as 2^53: refuse both */
 
 static int exact_int(const cJSON *c, int64_t *v)
@@ -219,7 +226,10 @@ static int exact_int(const cJSON *c, int64_t *v)
 	return 0;
 }
 
-int json_member_int(const json_doc *d, const char *key, int64_t *v) { return exact_int(member(d, key), v); }
+int json_member_int(const json_doc *d, const char *key, int64_t *v)
+{
+	return exact_int(member(d, key), v);
+}
 
 int json_scalar_array_len(const json_doc *d)
 {
@@ -295,7 +305,8 @@ static int check_field(const cJSON *c, const json_field *f, buf *errs)
 			return 1;
 		}
 		if (v < f->min || v > f->max) {
-			snprintf(msg, sizeof msg, "must be between %lld and %lld", (long long)f->min, (long long)f->max);
+			snprintf(msg, sizeof msg, "must be between %lld and %lld", (long long)f->min,
+				 (long long)f->max);
 			json_error_add(errs, f->name, msg);
 			return 1;
 		}

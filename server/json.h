@@ -14,7 +14,7 @@
 #include "buf.h"
 
 #define JSON_MAX_DEPTH 32
-#define JSON_MAX_KEYS 1000 /* members per object; bounds the duplicate-key check */
+#define JSON_MAX_KEYS  1000 /* members per object; bounds the duplicate-key check */
 
 typedef struct json_doc json_doc;
 
@@ -47,10 +47,10 @@ typedef struct json_field {
 	const char *name;
 	json_ftype type;
 	int required;
-	int64_t min, max;                 /* JF_STRING: length in characters; JF_INT: value */
-	const char *const *values;        /* JF_ENUM: NULL-terminated allowed strings */
-	int (*check)(const char *s);      /* JF_STRING: extra check, returns 0 when fine */
-	const char *check_msg;            /* message when check() fails */
+	int64_t min, max;            /* JF_STRING: length in characters; JF_INT: value */
+	const char *const *values;   /* JF_ENUM: NULL-terminated allowed strings */
+	int (*check)(const char *s); /* JF_STRING: extra check, returns 0 when fine */
+	const char *check_msg;       /* message when check() fails */
 } json_field;
 
 /* Checks that the root is an object whose members are all in fields (NULL-name terminated),

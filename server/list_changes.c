@@ -11,12 +11,13 @@
 #include "handlers.h"
 
 static db_stmt st_submit = DB_STMT("list_changes_submit", "select * from api.list_change_submit($1::jsonb, $2)", 2);
-static db_stmt st_act = DB_STMT("list_changes_act",
-				"select * from api.list_change_act($1::bigint, $2, $3::jsonb, $4, $5)", 5);
-static db_stmt st_get = DB_STMT("list_changes_get",
-				"select '\"' || c.version || '\"', api.list_change_json(c)::text from huying.list_changes c"
-				" where c.id = $1::bigint and c.district_id = (select auth.district())",
-				1);
+static db_stmt st_act =
+	DB_STMT("list_changes_act", "select * from api.list_change_act($1::bigint, $2, $3::jsonb, $4, $5)", 5);
+static db_stmt st_get =
+	DB_STMT("list_changes_get",
+		"select '\"' || c.version || '\"', api.list_change_json(c)::text from huying.list_changes c"
+		" where c.id = $1::bigint and c.district_id = (select auth.district())",
+		1);
 /* Newest first: the keyset is the id, descending. */
 static db_stmt st_list = DB_STMT(
 	"list_changes_list",

@@ -6,10 +6,11 @@
 #include "routes.h"
 
 /* Statuses we count separately; anything else lands in "other". */
-static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 429, 500, 503};
+static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
+			       406, 409, 412, 413, 415, 422, 429, 500, 503};
 #define NSTATUS (int)(sizeof statuses / sizeof statuses[0])
 static const double bounds[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
-#define NBOUNDS (int)(sizeof bounds / sizeof bounds[0])
+#define NBOUNDS    (int)(sizeof bounds / sizeof bounds[0])
 #define MAX_ROUTES 256
 
 static unsigned long long req_count[MAX_ROUTES + 1][NSTATUS + 1];
@@ -90,23 +91,24 @@ void metrics_render(buf *out)
 	}
 	db_stats st;
 	db_get_stats(&st);
-	buf_printf(out,
-		   "# HELP huying_db_pool_size Configured database connections.\n# TYPE huying_db_pool_size gauge\n"
-		   "huying_db_pool_size %d\n"
-		   "# HELP huying_db_pool_open Connections currently open.\n# TYPE huying_db_pool_open gauge\n"
-		   "huying_db_pool_open %d\n"
-		   "# HELP huying_db_pool_in_use Connections checked out by requests.\n# TYPE huying_db_pool_in_use gauge\n"
-		   "huying_db_pool_in_use %d\n"
-		   "# HELP huying_db_pool_waiting Requests waiting for a connection.\n# TYPE huying_db_pool_waiting gauge\n"
-		   "huying_db_pool_waiting %d\n"
-		   "# HELP huying_db_checkouts_total Connection checkouts.\n# TYPE huying_db_checkouts_total counter\n"
-		   "huying_db_checkouts_total %llu\n"
-		   "# HELP huying_db_wait_timeouts_total Requests that found no free connection in time (503).\n"
-		   "# TYPE huying_db_wait_timeouts_total counter\nhuying_db_wait_timeouts_total %llu\n"
-		   "# HELP huying_db_connects_total Connection attempts.\n# TYPE huying_db_connects_total counter\n"
-		   "huying_db_connects_total %llu\n"
-		   "# HELP huying_db_connect_failures_total Failed connection attempts.\n"
-		   "# TYPE huying_db_connect_failures_total counter\nhuying_db_connect_failures_total %llu\n",
-		   st.size, st.open, st.in_use, st.waiting, st.checkouts, st.wait_timeouts, st.connects,
-		   st.connect_failures);
+	buf_printf(
+		out,
+		"# HELP huying_db_pool_size Configured database connections.\n# TYPE huying_db_pool_size gauge\n"
+		"huying_db_pool_size %d\n"
+		"# HELP huying_db_pool_open Connections currently open.\n# TYPE huying_db_pool_open gauge\n"
+		"huying_db_pool_open %d\n"
+		"# HELP huying_db_pool_in_use Connections checked out by requests.\n# TYPE huying_db_pool_in_use gauge\n"
+		"huying_db_pool_in_use %d\n"
+		"# HELP huying_db_pool_waiting Requests waiting for a connection.\n# TYPE huying_db_pool_waiting gauge\n"
+		"huying_db_pool_waiting %d\n"
+		"# HELP huying_db_checkouts_total Connection checkouts.\n# TYPE huying_db_checkouts_total counter\n"
+		"huying_db_checkouts_total %llu\n"
+		"# HELP huying_db_wait_timeouts_total Requests that found no free connection in time (503).\n"
+		"# TYPE huying_db_wait_timeouts_total counter\nhuying_db_wait_timeouts_total %llu\n"
+		"# HELP huying_db_connects_total Connection attempts.\n# TYPE huying_db_connects_total counter\n"
+		"huying_db_connects_total %llu\n"
+		"# HELP huying_db_connect_failures_total Failed connection attempts.\n"
+		"# TYPE huying_db_connect_failures_total counter\nhuying_db_connect_failures_total %llu\n",
+		st.size, st.open, st.in_use, st.waiting, st.checkouts, st.wait_timeouts, st.connects,
+		st.connect_failures);
 }

@@ -23,8 +23,8 @@ static db_result *run(db_direct *c, const char *what, const char *sql, int n, co
 	db_error err;
 	db_result *r = db_direct_exec(c, sql, n, params, &err);
 	if (!r)
-		fprintf(stderr, "huyingd migrate: %s: %s%s%s (SQLSTATE %s)\n", what, err.message, err.detail[0] ? ": " : "",
-			err.detail, err.sqlstate[0] ? err.sqlstate : "none");
+		fprintf(stderr, "huyingd migrate: %s: %s%s%s (SQLSTATE %s)\n", what, err.message,
+			err.detail[0] ? ": " : "", err.detail, err.sqlstate[0] ? err.sqlstate : "none");
 	return r;
 }
 
@@ -41,7 +41,8 @@ static int apply(db_direct *c, const embed_file *f)
 	char version[16];
 	snprintf(version, sizeof version, "%d", atoi(f->name));
 	const char *p[] = {version, f->data, f->name};
-	db_result *r = run(c, f->name, "select checksum = md5($2) from public.huying_migrations where version = $1::int", 2, p);
+	db_result *r = run(c, f->name,
+			   "select checksum = md5($2) from public.huying_migrations where version = $1::int", 2, p);
 	if (!r)
 		return -1;
 	int recorded = db_rows(r) > 0;
@@ -49,15 +50,17 @@ static int apply(db_direct *c, const embed_file *f)
 	db_result_free(r);
 	if (recorded) {
 		if (!same)
-			fprintf(stderr, "huyingd migrate: warning: %s differs from the version applied earlier\n", f->name);
+			fprintf(stderr, "huyingd migrate: warning: %s differs from the version applied earlier\n",
+				f->name);
 		return 0;
 	}
 	if (run_ok(c, f->name, "begin", 0, NULL) < 0)
 		return -1;
 	/* The file runs as a simple query: several statements, no parameters. */
 	if (run_ok(c, f->name, f->data, 0, NULL) < 0 ||
-	    run_ok(c, f->name, "insert into public.huying_migrations (version, name, checksum) values ($1::int, $3, md5($2))",
-		   3, p) < 0 ||
+	    run_ok(c, f->name,
+		   "insert into public.huying_migrations (version, name, checksum) values ($1::int, $3, md5($2))", 3,
+		   p) < 0 ||
 	    run_ok(c, f->name, "commit", 0, NULL) < 0) {
 		run_ok(c, "rollback", "rollback", 0, NULL);
 		return -1;

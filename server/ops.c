@@ -31,8 +31,8 @@ void ops_readyz(http_req *r)
 	db_result_free(res);
 	if (have != want) {
 		char detail[128];
-		snprintf(detail, sizeof detail, "the schema is at version %d, this daemon needs %d (run huyingd migrate)",
-			 have, want);
+		snprintf(detail, sizeof detail,
+			 "the schema is at version %d, this daemon needs %d (run huyingd migrate)", have, want);
 		http_problem(r, 503, detail, NULL);
 		return;
 	}

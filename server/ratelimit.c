@@ -7,7 +7,7 @@
 
 #include "config.h"
 
-#define SLOTS 4096  /* subjects tracked at once; the least recently seen one is replaced */
+#define SLOTS   4096 /* subjects tracked at once; the least recently seen one is replaced */
 #define STRIPES 64
 
 typedef struct bucket {

@@ -8,32 +8,33 @@
 
 static db_stmt st_domains = DB_STMT(
 	"domains_list",
-	DB_LIST_JSON("select d.code as k, json_build_object('id', d.id, 'code', d.code, 'name', d.name, 'name_en', d.name_en) as j"
-		  " from huying.domains d where d.district_id = (select auth.district())"
-		  " and d.code > coalesce($2::jsonb ->> 0, '')"),
+	DB_LIST_JSON(
+		"select d.code as k, json_build_object('id', d.id, 'code', d.code, 'name', d.name, 'name_en', d.name_en) as j"
+		" from huying.domains d where d.district_id = (select auth.district())"
+		" and d.code > coalesce($2::jsonb ->> 0, '')"),
 	2);
-static db_stmt st_domains_csv = DB_STMT(
-	"domains_csv",
-	"select concat_ws(',', api.csv_cell(d.code), api.csv_cell(d.name), api.csv_cell(d.name_en)),"
-	" api.cursor(jsonb_build_array(d.code))"
-	" from huying.domains d where d.district_id = (select auth.district())"
-	" and d.code > coalesce($2::jsonb ->> 0, '') order by d.code limit $1::int + 1",
-	2);
+static db_stmt st_domains_csv =
+	DB_STMT("domains_csv",
+		"select concat_ws(',', api.csv_cell(d.code), api.csv_cell(d.name), api.csv_cell(d.name_en)),"
+		" api.cursor(jsonb_build_array(d.code))"
+		" from huying.domains d where d.district_id = (select auth.district())"
+		" and d.code > coalesce($2::jsonb ->> 0, '') order by d.code limit $1::int + 1",
+		2);
 
 static db_stmt st_units = DB_STMT(
 	"units_list",
 	DB_LIST_JSON("select u.code as k, api.unit_json(u) as j from huying.units u"
-		  " where u.district_id = (select auth.district()) and u.code > coalesce($2::jsonb ->> 0, '')"
-		  " and ($3::text is null or u.kind = $3::text)"),
+		     " where u.district_id = (select auth.district()) and u.code > coalesce($2::jsonb ->> 0, '')"
+		     " and ($3::text is null or u.kind = $3::text)"),
 	3);
-static db_stmt st_units_csv = DB_STMT(
-	"units_csv",
-	"select concat_ws(',', api.csv_cell(u.code), api.csv_cell(u.kind), api.csv_cell(u.name),"
-	" api.csv_cell(p.code), api.csv_cell(u.phone)), api.cursor(jsonb_build_array(u.code))"
-	" from huying.units u left join huying.units p on p.id = u.parent_id"
-	" where u.district_id = (select auth.district()) and u.code > coalesce($2::jsonb ->> 0, '')"
-	" and ($3::text is null or u.kind = $3::text) order by u.code limit $1::int + 1",
-	3);
+static db_stmt st_units_csv =
+	DB_STMT("units_csv",
+		"select concat_ws(',', api.csv_cell(u.code), api.csv_cell(u.kind), api.csv_cell(u.name),"
+		" api.csv_cell(p.code), api.csv_cell(u.phone)), api.cursor(jsonb_build_array(u.code))"
+		" from huying.units u left join huying.units p on p.id = u.parent_id"
+		" where u.district_id = (select auth.district()) and u.code > coalesce($2::jsonb ->> 0, '')"
+		" and ($3::text is null or u.kind = $3::text) order by u.code limit $1::int + 1",
+		3);
 static db_stmt st_unit_get = DB_STMT("units_get",
 				     "select '\"' || u.version || '\"', api.unit_json(u)::text from huying.units u"
 				     " where u.id = $1::bigint and u.district_id = (select auth.district())",
@@ -42,10 +43,11 @@ static db_stmt st_unit_create = DB_STMT("units_create", "select * from api.unit_
 
 static db_stmt st_grids = DB_STMT(
 	"grids_list",
-	DB_LIST_JSON("select g.code as k, json_build_object('id', g.id, 'code', g.code, 'level', g.level, 'name', g.name,"
-		  " 'parent_id', g.parent_id, 'township_id', g.township_id) as j from huying.grids g"
-		  " where g.district_id = (select auth.district()) and g.code > coalesce($2::jsonb ->> 0, '')"
-		  " and ($3::bigint is null or g.parent_id = $3::bigint) and ($4::text is null or g.level = $4::text)"),
+	DB_LIST_JSON(
+		"select g.code as k, json_build_object('id', g.id, 'code', g.code, 'level', g.level, 'name', g.name,"
+		" 'parent_id', g.parent_id, 'township_id', g.township_id) as j from huying.grids g"
+		" where g.district_id = (select auth.district()) and g.code > coalesce($2::jsonb ->> 0, '')"
+		" and ($3::bigint is null or g.parent_id = $3::bigint) and ($4::text is null or g.level = $4::text)"),
 	4);
 static db_stmt st_grids_csv = DB_STMT(
 	"grids_csv",
@@ -151,8 +153,10 @@ void ref_units_create(http_req *r)
 	};
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
-	if (json_member_type(r->json, "parent_id") == JT_NUMBER && json_member_type(r->json, "parent_code") == JT_STRING) {
-		http_field_problem(r, "parent_code", "give parent_id or parent_code, not both", "the body has invalid fields");
+	if (json_member_type(r->json, "parent_id") == JT_NUMBER &&
+	    json_member_type(r->json, "parent_code") == JT_STRING) {
+		http_field_problem(r, "parent_code", "give parent_id or parent_code, not both",
+				   "the body has invalid fields");
 		return;
 	}
 	const char *params[] = {r->body, r->idem_key};

@@ -23,10 +23,13 @@ const route route_table[] = {
 	{"GET", "/v1/items/{id}/versions", items_versions, ROLES_ALL, NULL, ROUTE_QUERY},
 	{"GET", "/v1/items/{id}/flow", items_flow, ROLES_ALL, NULL, ROUTE_QUERY},
 
-	{"POST", "/v1/list-changes", list_changes_submit, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, ROUTE_BODY},
-	{"GET", "/v1/list-changes", list_changes_list, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, ROUTE_QUERY},
+	{"POST", "/v1/list-changes", list_changes_submit, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL,
+	 ROUTE_BODY},
+	{"GET", "/v1/list-changes", list_changes_list, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL,
+	 ROUTE_QUERY},
 	{"GET", "/v1/list-changes/{id}", list_changes_get, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, 0},
-	{"POST", "/v1/list-changes/{id}/approve", list_changes_approve, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
+	{"POST", "/v1/list-changes/{id}/approve", list_changes_approve, ROLE_DISTRICT, NULL,
+	 ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
 	{"POST", "/v1/list-changes/{id}/reject", list_changes_reject, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
 	{"POST", "/v1/list-changes/{id}/enact", list_changes_enact, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
 

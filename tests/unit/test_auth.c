@@ -7,11 +7,11 @@
  * the token contains; the RS256 ones are signed with libjwt and the throwaway key below.
  * The test does not link OpenSSL itself, so SHA-256 is implemented here (FIPS 180-4) and
  * checked against auth_sign()'s own signature. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <jwt.h>
 #include <stdlib.h>
@@ -27,46 +27,44 @@
 static const char secret[] = "0123456789abcdef0123456789abcdef01234567"; /* 40 bytes */
 
 /* A throwaway 2048-bit RSA key made for this test only. */
-static const char rsa_private_pem[] =
-	"-----BEGIN PRIVATE KEY-----\n"
-	"MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQDvd9A1pqaru5cN\n"
-	"uCdYg3qeCsFbBP3fpLIRSa95zHGjYcjn7IbHsvGzkgy/W4sQmuKs1Wd1OSn7Xxpr\n"
-	"hzyLtdsTEeFrZCo8Ug8cLGe2iJWLWIu9t0OHFUr/Ivw5F4PefSVKy7bzwRDVy/v5\n"
-	"tbBhxpP7AV75pFKJ2K7m7pL7Ganfr6VNJ90B4V9hC2c4SQwGZBQ0bph2hsjBS0Ud\n"
-	"2kPTSrLMZJ2XaCX5OXfKRF+v06Mngj/ha/bxvgWFEYT7METe+KR1ljkyP5K86P2D\n"
-	"SLcFAOqEXSLxaHoRTLbjpqnvdNtJC3cEc98KnLBmi+fWiBmB2r0ivm2xArtUwo9N\n"
-	"99OWf7+NAgMBAAECggEATXW1HNWmTiCk8OQjngcRj7Os7dNEh6YPj3YFU+Gk1JOZ\n"
-	"2CNzSX+BnXNdujxTVHC1Z/CzwYBXKx+NPUEGfa66iYWcJA/HdbGZf6SBe9LchLGE\n"
-	"qj5wkm55zuOzMIiBuGNEv9f7ewd1eaK9A/4YathAH85GuXvE0yALG1oKozye7WKU\n"
-	"YgTpWOlExJ5zUURLaDGeme1IyHoiHeeTDHk7uKXVOQ4vjd3rQtqfqi5KXJ1OIbh/\n"
-	"5NRp5rqgPCz5++RqeJx2DjHvTFWtBXVepDpFNpQbOTC874PCdAJcKJmAoovL/lfs\n"
-	"zQX1GR6zEic5ZzW4RmyJs92DU9gh5bdE+CXZ8ffUhQKBgQD8FSOFMKxo6vBj3Aqh\n"
-	"0wG0ewMa9/YVJY0pYDA9llPD6PzCR9RpSC3DIecUbkbflg+XPEdxonTBMgQ+b3I0\n"
-	"qnkGCD7n8it0zTWLFFZi8fnO0dikNFnou2QyFk2SG5CbE/w1tgxg/6osIdSRdawV\n"
-	"ulamDOIzzzblN/La20Tnrcf7JwKBgQDzMH1zAKVuR/wG2o1DZP4JXKcymgb0gSq+\n"
-	"t/Lji4x8AqEgQJjbE+CfyuoeQwoLOiFnW6f+8BiyjpJ11lTQ81AXcf2P8iPfMx3l\n"
-	"ZvQMypFSJQXmgT953+dI9CodTC0Dt3hBKXdxfqyqosLERvRwUSxLu2h5lC2PDxdI\n"
-	"iyeyGmzwKwKBgQC2RiK1AAjqpFbGHimh8Y1eD0Sjj4Bksg5sSJ0ZK0XOdv2tDXtN\n"
-	"1V8hpbYNU9/zc/I6DOAsDqgVujDPZI5T/qAb+IJj/PvnLSr2MfJ1ATr8jUf1E9Wf\n"
-	"L0C35uCYMU5SlBTeUZCJ4tQNrTijJU8VNvPIhbBafg7Xl6kHD123mDTuKQKBgQDA\n"
-	"UMF0V7d7nduVw/HgsRYgazAh2SLU6uzVw/yFq87eJuoq6kq3PWHum/ZHFjb0J/VQ\n"
-	"mnAhMNgnJI54N5X9Y90bnV6rHg72LKNgzekD0JHZh0PCRMXg6Isr60L+xkX24Xls\n"
-	"9pDppQaBLpOdyor144uHHF6DfwYEUyfTi5BJzZIG3wKBgQCiLYqKfRlNyG+76nO0\n"
-	"98C/HpwAHnVDs3uyY7Gi4StsgHyz9HR5vEtgben10kwlgsDePjcPqtdYVoN69LfB\n"
-	"gEpZTxVbpbo1iC3ji3T67zjjZN2XFLe2OCU/p/TAngBswz1d8Hbw9dLjsMf4VgEd\n"
-	"hYfZ7Mz6CNSNAyAApasJ0nOLnQ==\n"
-	"-----END PRIVATE KEY-----\n";
+static const char rsa_private_pem[] = "-----BEGIN PRIVATE KEY-----\n"
+				      "MIIEvwIBADANBgkqhkiG9w0BAQEFAASCBKkwggSlAgEAAoIBAQDvd9A1pqaru5cN\n"
+				      "uCdYg3qeCsFbBP3fpLIRSa95zHGjYcjn7IbHsvGzkgy/W4sQmuKs1Wd1OSn7Xxpr\n"
+				      "hzyLtdsTEeFrZCo8Ug8cLGe2iJWLWIu9t0OHFUr/Ivw5F4PefSVKy7bzwRDVy/v5\n"
+				      "tbBhxpP7AV75pFKJ2K7m7pL7Ganfr6VNJ90B4V9hC2c4SQwGZBQ0bph2hsjBS0Ud\n"
+				      "2kPTSrLMZJ2XaCX5OXfKRF+v06Mngj/ha/bxvgWFEYT7METe+KR1ljkyP5K86P2D\n"
+				      "SLcFAOqEXSLxaHoRTLbjpqnvdNtJC3cEc98KnLBmi+fWiBmB2r0ivm2xArtUwo9N\n"
+				      "99OWf7+NAgMBAAECggEATXW1HNWmTiCk8OQjngcRj7Os7dNEh6YPj3YFU+Gk1JOZ\n"
+				      "2CNzSX+BnXNdujxTVHC1Z/CzwYBXKx+NPUEGfa66iYWcJA/HdbGZf6SBe9LchLGE\n"
+				      "qj5wkm55zuOzMIiBuGNEv9f7ewd1eaK9A/4YathAH85GuXvE0yALG1oKozye7WKU\n"
+				      "YgTpWOlExJ5zUURLaDGeme1IyHoiHeeTDHk7uKXVOQ4vjd3rQtqfqi5KXJ1OIbh/\n"
+				      "5NRp5rqgPCz5++RqeJx2DjHvTFWtBXVepDpFNpQbOTC874PCdAJcKJmAoovL/lfs\n"
+				      "zQX1GR6zEic5ZzW4RmyJs92DU9gh5bdE+CXZ8ffUhQKBgQD8FSOFMKxo6vBj3Aqh\n"
+				      "0wG0ewMa9/YVJY0pYDA9llPD6PzCR9RpSC3DIecUbkbflg+XPEdxonTBMgQ+b3I0\n"
+				      "qnkGCD7n8it0zTWLFFZi8fnO0dikNFnou2QyFk2SG5CbE/w1tgxg/6osIdSRdawV\n"
+				      "ulamDOIzzzblN/La20Tnrcf7JwKBgQDzMH1zAKVuR/wG2o1DZP4JXKcymgb0gSq+\n"
+				      "t/Lji4x8AqEgQJjbE+CfyuoeQwoLOiFnW6f+8BiyjpJ11lTQ81AXcf2P8iPfMx3l\n"
+				      "ZvQMypFSJQXmgT953+dI9CodTC0Dt3hBKXdxfqyqosLERvRwUSxLu2h5lC2PDxdI\n"
+				      "iyeyGmzwKwKBgQC2RiK1AAjqpFbGHimh8Y1eD0Sjj4Bksg5sSJ0ZK0XOdv2tDXtN\n"
+				      "1V8hpbYNU9/zc/I6DOAsDqgVujDPZI5T/qAb+IJj/PvnLSr2MfJ1ATr8jUf1E9Wf\n"
+				      "L0C35uCYMU5SlBTeUZCJ4tQNrTijJU8VNvPIhbBafg7Xl6kHD123mDTuKQKBgQDA\n"
+				      "UMF0V7d7nduVw/HgsRYgazAh2SLU6uzVw/yFq87eJuoq6kq3PWHum/ZHFjb0J/VQ\n"
+				      "mnAhMNgnJI54N5X9Y90bnV6rHg72LKNgzekD0JHZh0PCRMXg6Isr60L+xkX24Xls\n"
+				      "9pDppQaBLpOdyor144uHHF6DfwYEUyfTi5BJzZIG3wKBgQCiLYqKfRlNyG+76nO0\n"
+				      "98C/HpwAHnVDs3uyY7Gi4StsgHyz9HR5vEtgben10kwlgsDePjcPqtdYVoN69LfB\n"
+				      "gEpZTxVbpbo1iC3ji3T67zjjZN2XFLe2OCU/p/TAngBswz1d8Hbw9dLjsMf4VgEd\n"
+				      "hYfZ7Mz6CNSNAyAApasJ0nOLnQ==\n"
+				      "-----END PRIVATE KEY-----\n";
 
-static char rsa_public_pem[] =
-	"-----BEGIN PUBLIC KEY-----\n"
-	"MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA73fQNaamq7uXDbgnWIN6\n"
-	"ngrBWwT936SyEUmvecxxo2HI5+yGx7Lxs5IMv1uLEJrirNVndTkp+18aa4c8i7Xb\n"
-	"ExHha2QqPFIPHCxntoiVi1iLvbdDhxVK/yL8OReD3n0lSsu288EQ1cv7+bWwYcaT\n"
-	"+wFe+aRSidiu5u6S+xmp36+lTSfdAeFfYQtnOEkMBmQUNG6YdobIwUtFHdpD00qy\n"
-	"zGSdl2gl+Tl3ykRfr9OjJ4I/4Wv28b4FhRGE+zBE3vikdZY5Mj+SvOj9g0i3BQDq\n"
-	"hF0i8Wh6EUy246ap73TbSQt3BHPfCpywZovn1ogZgdq9Ir5tsQK7VMKPTffTln+/\n"
-	"jQIDAQAB\n"
-	"-----END PUBLIC KEY-----\n";
+static char rsa_public_pem[] = "-----BEGIN PUBLIC KEY-----\n"
+			       "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA73fQNaamq7uXDbgnWIN6\n"
+			       "ngrBWwT936SyEUmvecxxo2HI5+yGx7Lxs5IMv1uLEJrirNVndTkp+18aa4c8i7Xb\n"
+			       "ExHha2QqPFIPHCxntoiVi1iLvbdDhxVK/yL8OReD3n0lSsu288EQ1cv7+bWwYcaT\n"
+			       "+wFe+aRSidiu5u6S+xmp36+lTSfdAeFfYQtnOEkMBmQUNG6YdobIwUtFHdpD00qy\n"
+			       "zGSdl2gl+Tl3ykRfr9OjJ4I/4Wv28b4FhRGE+zBE3vikdZY5Mj+SvOj9g0i3BQDq\n"
+			       "hF0i8Wh6EUy246ap73TbSQt3BHPfCpywZovn1ogZgdq9Ir5tsQK7VMKPTffTln+/\n"
+			       "jQIDAQAB\n"
+			       "-----END PUBLIC KEY-----\n";
 
 /* ---- SHA-256 and HMAC (FIPS 180-4, RFC 2104) ------------------------------------------ */
 
@@ -88,13 +86,17 @@ static const uint32_t K[64] = {
 	0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 };
 
-static uint32_t ror(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+static uint32_t ror(uint32_t x, int n)
+{
+	return (x >> n) | (x << (32 - n));
+}
 
 static void sha256_block(sha256_ctx *c, const unsigned char *p)
 {
 	uint32_t w[64], s[8];
 	for (int i = 0; i < 16; i++)
-		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 | (uint32_t)p[4 * i + 2] << 8 |
+		       p[4 * i + 3];
 	for (int i = 16; i < 64; i++) {
 		uint32_t s0 = ror(w[i - 15], 7) ^ ror(w[i - 15], 18) ^ (w[i - 15] >> 3);
 		uint32_t s1 = ror(w[i - 2], 17) ^ ror(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -102,8 +104,10 @@ static void sha256_block(sha256_ctx *c, const unsigned char *p)
 	}
 	memcpy(s, c->h, sizeof s);
 	for (int i = 0; i < 64; i++) {
-		uint32_t t1 = s[7] + (ror(s[4], 6) ^ ror(s[4], 11) ^ ror(s[4], 25)) + ((s[4] & s[5]) ^ (~s[4] & s[6])) + K[i] + w[i];
-		uint32_t t2 = (ror(s[0], 2) ^ ror(s[0], 13) ^ ror(s[0], 22)) + ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
+		uint32_t t1 = s[7] + (ror(s[4], 6) ^ ror(s[4], 11) ^ ror(s[4], 25)) + ((s[4] & s[5]) ^ (~s[4] & s[6])) +
+			      K[i] + w[i];
+		uint32_t t2 = (ror(s[0], 2) ^ ror(s[0], 13) ^ ror(s[0], 22)) +
+			      ((s[0] & s[1]) ^ (s[0] & s[2]) ^ (s[1] & s[2]));
 		memmove(s + 1, s, 7 * sizeof s[0]);
 		s[4] += t1;
 		s[0] = t1 + t2;
@@ -218,7 +222,10 @@ static char *hs_token_with_key(const char *header, const char *payload, const vo
 
 #define HS256_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 
-static char *hs_token(const char *payload) { return hs_token_with_key(HS256_HEADER, payload, secret, sizeof secret - 1); }
+static char *hs_token(const char *payload)
+{
+	return hs_token_with_key(HS256_HEADER, payload, secret, sizeof secret - 1);
+}
 
 /* Signs payload with libjwt as RS256 with the throwaway key. */
 static char *rs_token(const char *payload)
@@ -226,7 +233,8 @@ static char *rs_token(const char *payload)
 	jwt_t *j = NULL;
 	assert_int_equal(jwt_new(&j), 0);
 	assert_int_equal(jwt_add_grants_json(j, payload), 0);
-	assert_int_equal(jwt_set_alg(j, JWT_ALG_RS256, (const unsigned char *)rsa_private_pem, (int)strlen(rsa_private_pem)), 0);
+	assert_int_equal(
+		jwt_set_alg(j, JWT_ALG_RS256, (const unsigned char *)rsa_private_pem, (int)strlen(rsa_private_pem)), 0);
 	char *t = jwt_encode_str(j);
 	jwt_free(j);
 	assert_non_null(t);
@@ -336,9 +344,9 @@ static void test_sha256_matches_known_answers(void **state)
 {
 	(void)state;
 	/* RFC 4231 test case 2. */
-	static const unsigned char want[32] = {
-		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
-		0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+	static const unsigned char want[32] = {0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
+					       0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
+					       0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
 	unsigned char mac[32];
 	hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac);
 	assert_memory_equal(mac, want, 32);
@@ -357,7 +365,9 @@ static void test_token_signed_by_auth_sign_verifies(void **state)
 	assert_true(c.district == 3);
 	assert_string_equal(c.sub, "alice");
 	assert_string_equal(c.scope, "calls:read");
-	assert_string_equal(c.json, "{\"sub\":\"alice\",\"role\":\"township\",\"unit_id\":12,\"district\":3,\"scope\":\"calls:read\"}");
+	assert_string_equal(
+		c.json,
+		"{\"sub\":\"alice\",\"role\":\"township\",\"unit_id\":12,\"district\":3,\"scope\":\"calls:read\"}");
 	auth_claims_free(&c);
 
 	/* The hand-made HMAC agrees with libjwt's over the same two segments. */
@@ -518,7 +528,8 @@ static void test_other_typ_is_rejected(void **state)
 static char *payload_times(const char *times)
 {
 	buf b = {0};
-	buf_printf(&b, "{\"sub\":\"u1\",\"role\":\"district\",\"unit_id\":7,\"district\":3%s%s}", *times ? "," : "", times);
+	buf_printf(&b, "{\"sub\":\"u1\",\"role\":\"district\",\"unit_id\":7,\"district\":3%s%s}", *times ? "," : "",
+		   times);
 	return b.p;
 }
 
@@ -680,11 +691,14 @@ static void test_missing_or_empty_sub_is_rejected(void **state)
 {
 	(void)state;
 	char p[256];
-	snprintf(p, sizeof p, "{\"role\":\"district\",\"unit_id\":7,\"district\":3,\"exp\":%lld}", (long long)NOW + 600);
+	snprintf(p, sizeof p, "{\"role\":\"district\",\"unit_id\":7,\"district\":3,\"exp\":%lld}",
+		 (long long)NOW + 600);
 	assert_payload_refused(p);
-	snprintf(p, sizeof p, "{\"sub\":\"\",\"role\":\"district\",\"unit_id\":7,\"district\":3,\"exp\":%lld}", (long long)NOW + 600);
+	snprintf(p, sizeof p, "{\"sub\":\"\",\"role\":\"district\",\"unit_id\":7,\"district\":3,\"exp\":%lld}",
+		 (long long)NOW + 600);
 	assert_payload_refused(p);
-	snprintf(p, sizeof p, "{\"sub\":42,\"role\":\"district\",\"unit_id\":7,\"district\":3,\"exp\":%lld}", (long long)NOW + 600);
+	snprintf(p, sizeof p, "{\"sub\":42,\"role\":\"district\",\"unit_id\":7,\"district\":3,\"exp\":%lld}",
+		 (long long)NOW + 600);
 	assert_payload_refused(p);
 }
 
@@ -925,7 +939,8 @@ int main(void)
 		cmocka_unit_test_setup(test_hs384_token_is_rejected_when_hs256_is_pinned, setup_hs256),
 		cmocka_unit_test_setup(test_rs256_token_is_rejected_when_hs256_is_pinned, setup_hs256),
 		cmocka_unit_test_setup(test_rs256_token_verifies_when_rs256_is_configured, setup_rs256),
-		cmocka_unit_test_setup(test_hs256_token_signed_with_the_public_key_is_rejected_when_rs256_is_pinned, setup_rs256),
+		cmocka_unit_test_setup(test_hs256_token_signed_with_the_public_key_is_rejected_when_rs256_is_pinned,
+				       setup_rs256),
 		cmocka_unit_test_setup(test_other_typ_is_rejected, setup_hs256),
 		cmocka_unit_test_setup(test_expired_token_is_rejected, setup_hs256),
 		cmocka_unit_test_setup(test_expiry_within_skew_is_accepted, setup_hs256),

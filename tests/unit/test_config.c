@@ -3,11 +3,11 @@
  * Every test starts from an environment with no HUYING_* variable. config_load() keeps the
  * values of a HUYING_CONFIG file for the life of the process (they are read once, at start),
  * so the tests that name a file run last, and only the very last one leaves values behind. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +170,8 @@ static void test_rs256_refuses_a_file_that_is_no_public_key(void **state)
 static void test_rs256_reads_the_public_key_file(void **state)
 {
 	(void)state;
-	static const char pem[] = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQc=\n-----END PUBLIC KEY-----\n";
+	static const char pem[] =
+		"-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQc=\n-----END PUBLIC KEY-----\n";
 	setenv("HUYING_JWT_ALG", "RS256", 1);
 	setenv("HUYING_JWT_PUBLIC_KEY_FILE", write_tmp(pem), 1);
 	assert_int_equal(load(1), 0);
@@ -184,8 +185,7 @@ static void test_rs256_reads_the_public_key_file(void **state)
 static void test_non_numeric_threads_are_refused(void **state)
 {
 	(void)state;
-	static const char *const bad[] = {"abc", "", "12abc", "1e3", "0x10", "3", "4097", "-8",
-					  "99999999999999999999"};
+	static const char *const bad[] = {"abc", "", "12abc", "1e3", "0x10", "3", "4097", "-8", "99999999999999999999"};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		setenv("HUYING_THREADS", bad[i], 1);
 		if (load(0) != -1)
@@ -289,12 +289,12 @@ static void test_config_file_is_read_and_the_environment_wins(void **state)
 	setenv("HUYING_THREADS", "32", 1);
 	setenv("HUYING_JWT_AUD", "from-env", 1);
 	assert_int_equal(load(1), 0);
-	assert_int_equal(cfg.threads, 32);                    /* environment wins */
+	assert_int_equal(cfg.threads, 32); /* environment wins */
 	assert_string_equal(cfg.jwt_aud, "from-env");
-	assert_string_equal(cfg.listen, "0.0.0.0:9000");      /* from the file */
-	assert_int_equal(cfg.jwt_key_len, 32);                /* the secret from the file */
+	assert_string_equal(cfg.listen, "0.0.0.0:9000"); /* from the file */
+	assert_int_equal(cfg.jwt_key_len, 32);           /* the secret from the file */
 	assert_memory_equal(cfg.jwt_key, secret32, 32);
-	assert_int_equal(cfg.jwt_skew, 30);                   /* neither: the default */
+	assert_int_equal(cfg.jwt_skew, 30); /* neither: the default */
 }
 
 int main(void)

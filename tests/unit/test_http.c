@@ -5,11 +5,11 @@
  * http.o out of libhuying_core.a (an archive member is only taken for a symbol that is still
  * undefined) and nothing is defined twice. Whatever needs civetweb or a database is left to
  * the API suite. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include "../../server/http.c"
 
@@ -46,9 +46,9 @@ static void test_malformed_ids_do_not_match(void **state)
 	(void)state;
 	int64_t ids[HTTP_MAX_PATH_IDS] = {0};
 	static const char *const bad[] = {
-		"/v1/units/",          /* empty */
-		"/v1/units/0",         /* ids start at 1 */
-		"/v1/units/007",       /* leading zero: one id, one spelling */
+		"/v1/units/",    /* empty */
+		"/v1/units/0",   /* ids start at 1 */
+		"/v1/units/007", /* leading zero: one id, one spelling */
 		"/v1/units/-1",
 		"/v1/units/+1",
 		"/v1/units/1a",
@@ -67,7 +67,10 @@ static void test_malformed_ids_do_not_match(void **state)
 
 /* ---- b64url_decode ------------------------------------------------------------------- */
 
-static int decode(const char *s, char *out) { return b64url_decode(s, strlen(s), out); }
+static int decode(const char *s, char *out)
+{
+	return b64url_decode(s, strlen(s), out);
+}
 
 static void test_b64url_decodes_unpadded_input(void **state)
 {
@@ -94,7 +97,7 @@ static void test_b64url_rejects_padding_and_other_alphabets(void **state)
 	assert_int_equal(decode("YQ==", out), -1);
 	assert_int_equal(decode("+/8", out), -1);
 	assert_int_equal(decode("YW J", out), -1);
-	assert_int_equal(decode("Y", out), -1);     /* a length of 4n+1 is never valid */
+	assert_int_equal(decode("Y", out), -1); /* a length of 4n+1 is never valid */
 	assert_int_equal(decode("YWJjZ", out), -1);
 }
 

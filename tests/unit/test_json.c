@@ -4,11 +4,11 @@
  * invalid UTF-8, trailing garbage, nesting depth, case-insensitive lookup and lossy numbers.
  * json_parse() reads s[n] (it hands cJSON the terminating NUL), so every input below is a
  * NUL-terminated string. */
+#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <cmocka.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +167,7 @@ static void test_nul_escape_is_rejected(void **state)
 	(void)state;
 	assert_refused("{\"a\":\"\\u0000\"}");
 	assert_refused("{\"a\":\"ab\\u0000cd\"}");
-	assert_refused("{\"a\\u0000b\":1}");  /* in a key */
+	assert_refused("{\"a\\u0000b\":1}"); /* in a key */
 	assert_refused("[\"x\",\"\\u0000\"]");
 	assert_refused("{\"a\":\"\\\\\\u0000\"}"); /* escaped backslash, then \u0000 */
 }
@@ -221,7 +221,7 @@ static void test_unescaped_control_character_in_string_is_rejected(void **state)
 static void test_invalid_utf8_is_rejected(void **state)
 {
 	(void)state;
-	assert_refused("{\"a\":\"\x80\"}");             /* lone continuation byte */
+	assert_refused("{\"a\":\"\x80\"}"); /* lone continuation byte */
 	assert_refused("{\"a\":\"\xBF\"}");
 	assert_refused("{\"a\":\"\xC0\x80\"}");         /* overlong NUL */
 	assert_refused("{\"a\":\"\xC1\xBF\"}");         /* overlong 0x7F */
@@ -232,10 +232,10 @@ static void test_invalid_utf8_is_rejected(void **state)
 	assert_refused("{\"a\":\"\xF4\x90\x80\x80\"}"); /* U+110000, above U+10FFFF */
 	assert_refused("{\"a\":\"\xF5\x80\x80\x80\"}");
 	assert_refused("{\"a\":\"\xFF\"}");
-	assert_refused("{\"a\":\"\xE4\xB8\"}");         /* truncated 3-byte sequence */
+	assert_refused("{\"a\":\"\xE4\xB8\"}"); /* truncated 3-byte sequence */
 	assert_refused("{\"a\":\"\xE4\"}");
-	assert_refused("{\"a\":\"\xE4\x41\x41\"}");     /* lead byte followed by ASCII */
-	assert_refused("{\"\xC3\":1}");                 /* in a key */
+	assert_refused("{\"a\":\"\xE4\x41\x41\"}"); /* lead byte followed by ASCII */
+	assert_refused("{\"\xC3\":1}");             /* in a key */
 }
 
 static void test_json_utf8_valid_checks_sequence_ends(void **state)
@@ -244,14 +244,14 @@ static void test_json_utf8_valid_checks_sequence_ends(void **state)
 	assert_int_equal(json_utf8_valid("", 0), 1);
 	assert_int_equal(json_utf8_valid("abc", 3), 1);
 	assert_int_equal(json_utf8_valid("\xE4\xB8\xAD", 3), 1);
-	assert_int_equal(json_utf8_valid("\xE4\xB8\xAD", 2), 0);  /* truncated by the length */
+	assert_int_equal(json_utf8_valid("\xE4\xB8\xAD", 2), 0); /* truncated by the length */
 	assert_int_equal(json_utf8_valid("\xF0\x9F\x98\x80", 4), 1);
 	assert_int_equal(json_utf8_valid("\xF0\x9F\x98\x80", 3), 0);
-	assert_int_equal(json_utf8_valid("\xC2\x80", 2), 1);    /* U+0080, smallest 2-byte */
-	assert_int_equal(json_utf8_valid("\xDF\xBF", 2), 1);    /* U+07FF */
-	assert_int_equal(json_utf8_valid("\xE0\xA0\x80", 3), 1);  /* U+0800, smallest 3-byte */
-	assert_int_equal(json_utf8_valid("\xED\x9F\xBF", 3), 1);  /* U+D7FF, just below surrogates */
-	assert_int_equal(json_utf8_valid("\xEE\x80\x80", 3), 1);  /* U+E000, just above */
+	assert_int_equal(json_utf8_valid("\xC2\x80", 2), 1);         /* U+0080, smallest 2-byte */
+	assert_int_equal(json_utf8_valid("\xDF\xBF", 2), 1);         /* U+07FF */
+	assert_int_equal(json_utf8_valid("\xE0\xA0\x80", 3), 1);     /* U+0800, smallest 3-byte */
+	assert_int_equal(json_utf8_valid("\xED\x9F\xBF", 3), 1);     /* U+D7FF, just below surrogates */
+	assert_int_equal(json_utf8_valid("\xEE\x80\x80", 3), 1);     /* U+E000, just above */
 	assert_int_equal(json_utf8_valid("\xF0\x90\x80\x80", 4), 1); /* U+10000 */
 	assert_int_equal(json_utf8_valid("\xF4\x8F\xBF\xBF", 4), 1); /* U+10FFFF */
 	assert_int_equal(json_utf8_valid("\xF4\x90\x80\x80", 4), 0);
@@ -535,7 +535,10 @@ static void test_member_each_str(void **state)
 
 static const char *const kinds[] = {"township", "department", NULL};
 
-static int no_spaces(const char *s) { return strchr(s, ' ') != NULL; }
+static int no_spaces(const char *s)
+{
+	return strchr(s, ' ') != NULL;
+}
 
 static const json_field unit_fields[] = {
 	{"code", JF_STRING, 1, 1, 8, NULL, no_spaces, "must not contain spaces"},
@@ -567,7 +570,8 @@ static void test_validate_accepts_a_valid_body(void **state)
 	buf e = {0};
 	assert_int_equal(validate("{" VALID_BASE "}", &e), 0);
 	assert_int_equal(e.len, 0);
-	assert_int_equal(validate("{" VALID_BASE ",\"parent_id\":7,\"level\":-2,\"active\":false,\"phone\":\"1\"}", &e), 0);
+	assert_int_equal(validate("{" VALID_BASE ",\"parent_id\":7,\"level\":-2,\"active\":false,\"phone\":\"1\"}", &e),
+			 0);
 	assert_int_equal(e.len, 0);
 	buf_free(&e);
 }
@@ -642,10 +646,10 @@ static void test_string_length_counts_characters_not_bytes(void **state)
 	assert_int_equal(validate_name_of("区", 100, &e), 0); /* 300 bytes, 100 characters */
 	assert_int_equal(validate_name_of("区", 101, &e), 1);
 	assert_string_equal(buf_str(&e), "{\"field\":\"name\",\"message\":\"must be 1 to 100 characters long\"}");
-	assert_int_equal(validate_name_of("😀", 100, &e), 0);  /* 4-byte characters */
+	assert_int_equal(validate_name_of("😀", 100, &e), 0); /* 4-byte characters */
 	assert_int_equal(validate_name_of("a", 100, &e), 0);
 	assert_int_equal(validate_name_of("a", 101, &e), 1);
-	assert_int_equal(validate_name_of("a", 0, &e), 1);   /* below the minimum */
+	assert_int_equal(validate_name_of("a", 0, &e), 1); /* below the minimum */
 	buf_free(&e);
 }
 
@@ -740,7 +744,7 @@ static void test_buf_json_str_escapes_control_characters(void **state)
 	assert_string_equal(json_str(&b, "\n\r\t", 3), "\"\\n\\r\\t\"");
 	assert_string_equal(json_str(&b, "\x01\x1f\b\f", 4), "\"\\u0001\\u001f\\u0008\\u000c\"");
 	assert_string_equal(json_str(&b, "a\0b", 3), "\"a\\u0000b\""); /* length, not strlen */
-	assert_string_equal(json_str(&b, "\x7f", 1), "\"\x7f\"");     /* DEL needs no escape */
+	assert_string_equal(json_str(&b, "\x7f", 1), "\"\x7f\"");      /* DEL needs no escape */
 	buf_free(&b);
 }
 
