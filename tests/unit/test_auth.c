@@ -7,11 +7,11 @@
  * the token contains; the RS256 ones are signed with libjwt and the throwaway key below.
  * The test does not link OpenSSL itself, so SHA-256 is implemented here (FIPS 180-4) and
  * checked against auth_sign()'s own signature. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <jwt.h>
 #include <stdlib.h>

@@ -3,11 +3,11 @@
  * Every test starts from an environment with no HUYING_* variable. config_load() keeps the
  * values of a HUYING_CONFIG file for the life of the process (they are read once, at start),
  * so the tests that name a file run last, and only the very last one leaves values behind. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -5,11 +5,11 @@
  * http.o out of libhuying_core.a (an archive member is only taken for a symbol that is still
  * undefined) and nothing is defined twice. Whatever needs civetweb or a database is left to
  * the API suite. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include "../../server/http.c"
 

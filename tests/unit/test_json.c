@@ -4,11 +4,11 @@
  * invalid UTF-8, trailing garbage, nesting depth, case-insensitive lookup and lossy numbers.
  * json_parse() reads s[n] (it hands cJSON the terminating NUL), so every input below is a
  * NUL-terminated string. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <cmocka.h>
 
 #include <stdlib.h>
 #include <string.h>
