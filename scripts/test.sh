@@ -111,6 +111,7 @@ api_tests() {
   HUYING_BIN=$REPO_ROOT/build-asan/huyingd \
   HUYING_TEST_PG_DIR=$PG_DIR HUYING_TEST_PG_PORT=$PG_PORT HUYING_PG_SH=$REPO_ROOT/scripts/pg.sh \
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+  LSAN_OPTIONS=suppressions=$REPO_ROOT/tests/lsan.supp \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     timeout 1200 node --test --test-concurrency=1 tests/api/
 }

@@ -28,6 +28,7 @@ static struct {
 	int wait_ms;
 	char *url;
 	int in_use, waiting;
+	char session_sql[256];
 	unsigned long long checkouts, wait_timeouts, connects, connect_failures;
 } pool = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -47,8 +48,14 @@ static int stmt_id(db_stmt *st)
 	return expected; /* another thread won; the spare id is simply unused */
 }
 
-int db_init(const char *url, int size, int wait_ms)
+int db_init(const char *url, int size, int wait_ms, int statement_timeout_ms)
 {
+	snprintf(pool.session_sql, sizeof pool.session_sql,
+		 "set plan_cache_mode = force_generic_plan;"
+		 "set idle_in_transaction_session_timeout = '10s';"
+		 "set statement_timeout = %d;"
+		 "set application_name = 'huyingd'",
+		 statement_timeout_ms);
 	pool.slots = calloc((size_t)size, sizeof *pool.slots);
 	pool.url = strdup(url);
 	if (!pool.slots || !pool.url)
@@ -194,12 +201,10 @@ static void set_error(db_error *e, db_status st, const char *sqlstate, const cha
 	snprintf(e->detail, sizeof e->detail, "%s", detail ? detail : "");
 }
 
-/* Session settings of every pooled connection: generic plans for the list queries
- * (DESIGN §3), and no transaction may sit idle holding locks. */
-static const char session_sql[] = "set plan_cache_mode = force_generic_plan;"
-				  "set idle_in_transaction_session_timeout = '10s';"
-				  "set application_name = 'huyingd'";
-
+/* Session settings of every pooled connection (pool.session_sql, set by db_init): generic
+ * plans for the list queries (DESIGN §3); no transaction may sit idle holding locks; and the
+ * request's statement_timeout as the default, so that auth.begin() itself, which sets the
+ * timeout of the statements after it, cannot wait on a lock for ever. */
 static int ensure_connected(slot *s, db_error *err)
 {
 	if (s->conn && PQstatus(s->conn) == CONNECTION_OK)
@@ -212,7 +217,7 @@ static int ensure_connected(slot *s, db_error *err)
 	PGconn *c = PQconnectdb(pool.url);
 	__atomic_add_fetch(&pool.connects, 1, __ATOMIC_RELAXED);
 	if (PQstatus(c) == CONNECTION_OK) {
-		PGresult *r = PQexec(c, session_sql);
+		PGresult *r = PQexec(c, pool.session_sql);
 		int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 		PQclear(r);
 		if (ok) {

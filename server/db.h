@@ -55,7 +55,7 @@ typedef struct db_error {
 } db_error;
 
 /* Creates the pool (no connection is opened yet). Returns 0 or -1. */
-int db_init(const char *url, int size, int wait_ms);
+int db_init(const char *url, int size, int wait_ms, int statement_timeout_ms);
 /* Closes every connection; call after the HTTP threads have stopped. */
 void db_shutdown(void);
 

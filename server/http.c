@@ -64,6 +64,7 @@ static const char *reason(int status)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 406: return "Not Acceptable";
+	case 408: return "Request Timeout";
 	case 409: return "Conflict";
 	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
@@ -141,6 +142,7 @@ static const struct {
 	{404, "not-found", "Not found"},
 	{405, "method-not-allowed", "Method not allowed"},
 	{406, "not-acceptable", "Not acceptable"},
+	{408, "request-timeout", "Request timeout"},
 	{409, "conflict", "Conflict"},
 	{412, "precondition-failed", "Precondition failed"},
 	{413, "payload-too-large", "Payload too large"},
@@ -357,8 +359,21 @@ const char *http_get_header(http_req *r, const char *name)
 	return mg_get_header(r->conn, name);
 }
 
-long http_read(http_req *r, char *dst, size_t n, long limit)
+static long elapsed_ms(const struct timespec *t0)
 {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+long http_read(http_req *r, char *dst, size_t n, long limit, int deadline_ms)
+{
+	/* civetweb's request_timeout_ms bounds each read, not the whole body: a client that
+	 * sends a byte a second would hold its worker for ever. */
+	if (elapsed_ms(&r->t0) > deadline_ms) {
+		r->close = 1;
+		return -3;
+	}
 	int got = mg_read(r->conn, dst, n);
 	if (got < 0)
 		return -1;
@@ -831,6 +846,11 @@ static int read_body_or_reply(http_req *r)
 			r->body = nb;
 			cap = ncap;
 		}
+		if (elapsed_ms(&r->t0) > cfg.request_timeout_ms) {
+			r->close = 1;
+			http_problem(r, 408, "the body did not arrive within the request timeout", NULL);
+			return -1;
+		}
 		int n = mg_read(r->conn, r->body + len, cap - len);
 		if (n < 0) {
 			http_problem(r, 400, "the body could not be read", NULL);
@@ -881,6 +901,18 @@ static int accepts_csv(const char *accept)
 
 static void handle(http_req *r)
 {
+	if (r->on_metrics) {
+		/* The metrics listener serves /metrics and nothing else. */
+		if (strcmp(r->path, "/metrics") == 0 && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)) {
+			buf b = {0};
+			metrics_render(&b);
+			http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&b), b.len);
+			buf_free(&b);
+		} else {
+			http_problem(r, 404, "only /metrics is served on this listener", NULL);
+		}
+		return;
+	}
 	if (route_or_reply(r) < 0)
 		return;
 	const route *rt = r->route;
@@ -994,11 +1026,12 @@ static void log_request(http_req *r, double seconds)
 static int begin_request(struct mg_connection *conn)
 {
 	atomic_fetch_add(&inflight, 1);
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	struct timespec t1;
 	const struct mg_request_info *ri = mg_get_request_info(conn);
 	http_req r;
 	memset(&r, 0, sizeof r);
+	clock_gettime(CLOCK_MONOTONIC, &r.t0);
+	r.on_metrics = metrics_ctx && mg_get_context(conn) == metrics_ctx;
 	r.conn = conn;
 	r.route_index = -1;
 	r.method = ri->request_method;
@@ -1010,7 +1043,7 @@ static int begin_request(struct mg_connection *conn)
 	handle(&r);
 
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double secs = (double)(t1.tv_sec - r.t0.tv_sec) + (double)(t1.tv_nsec - r.t0.tv_nsec) / 1e9;
 	metrics_request(r.route_index, r.status, secs);
 	log_request(&r, secs);
 
@@ -1071,30 +1104,6 @@ static int http_error(struct mg_connection *conn, int status, const char *msg)
 	mg_response_header_send(conn);
 	mg_write(conn, body, (size_t)len);
 	return 0;
-}
-
-static int metrics_only(struct mg_connection *conn)
-{
-	const struct mg_request_info *ri = mg_get_request_info(conn);
-	buf b = {0};
-	if (strcmp(ri->local_uri, "/metrics") == 0 && strcmp(ri->request_method, "GET") == 0) {
-		metrics_render(&b);
-		mg_response_header_start(conn, 200);
-		mg_response_header_add(conn, "Content-Type", "text/plain; version=0.0.4", -1);
-	} else {
-		buf_puts(&b,
-			 "{\"type\":\"https://huying.dev/problems/not-found\",\"title\":\"Not found\",\"status\":404,"
-			 "\"detail\":\"only /metrics is served here\"}");
-		mg_response_header_start(conn, 404);
-		mg_response_header_add(conn, "Content-Type", "application/problem+json", -1);
-	}
-	char clen[24];
-	snprintf(clen, sizeof clen, "%zu", b.len);
-	mg_response_header_add(conn, "Content-Length", clen, -1);
-	mg_response_header_send(conn);
-	mg_write(conn, b.p, b.len);
-	buf_free(&b);
-	return 200;
 }
 
 static void parse_origins(void)
@@ -1162,7 +1171,7 @@ int http_start(void)
 	if (!ctx)
 		return -1;
 	if (cfg.metrics_listen[0]) {
-		metrics_ctx = start_listener(cfg.metrics_listen, 4, metrics_only);
+		metrics_ctx = start_listener(cfg.metrics_listen, 4, begin_request);
 		if (!metrics_ctx)
 			return -1;
 	}

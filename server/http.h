@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "auth.h"
 #include "buf.h"
@@ -38,6 +39,8 @@ struct http_req {
 	json_doc *json;       /* parsed body (ROUTE_BODY routes) */
 	const char *idem_key; /* Idempotency-Key (checked), or NULL */
 	long body_read;       /* bytes read so far by http_read */
+	struct timespec t0;   /* when the request began (body deadlines, the log) */
+	int on_metrics;       /* arrived on the HUYING_METRICS_LISTEN listener */
 	int want_csv;
 	const char *origin; /* allowed Origin to echo, or NULL */
 	int status;         /* answered status, for the log */
@@ -61,8 +64,9 @@ int http_is_draining(void);
 const char *http_get_header(http_req *r, const char *name);
 
 /* Reads up to n bytes of the body (ROUTE_STREAM routes read it themselves). Returns the
- * count, 0 at the end, -1 on error, or -2 once more than limit bytes came in all. */
-long http_read(http_req *r, char *dst, size_t n, long limit);
+ * count, 0 at the end, -1 on error, -2 once more than limit bytes came in all, or -3 when
+ * the body is still arriving deadline_ms after the request began (a slow client). */
+long http_read(http_req *r, char *dst, size_t n, long limit, int deadline_ms);
 
 /* Answers the problem for a failed database call (SQLSTATE mapped in one table). */
 void http_reply_db_error(http_req *r, const db_error *e);

@@ -198,7 +198,11 @@ static int read_body(import *im, int csv)
 		goto out;
 	}
 	for (;;) {
-		long n = http_read(im->r, chunk, CHUNK, cfg.import_limit);
+		long n = http_read(im->r, chunk, CHUNK, cfg.import_limit, cfg.import_timeout_ms);
+		if (n == -3) {
+			http_problem(im->r, 408, "the import did not arrive within HUYING_IMPORT_TIMEOUT_MS", NULL);
+			goto out;
+		}
 		if (n == -2) {
 			http_problem(im->r, 413, "the import is larger than HUYING_IMPORT_LIMIT", NULL);
 			goto out;

@@ -31,7 +31,7 @@ static int serve(void)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (db_init(cfg.database_url, cfg.db_pool, cfg.db_wait_ms) < 0) {
+	if (db_init(cfg.database_url, cfg.db_pool, cfg.db_wait_ms, cfg.statement_timeout_ms) < 0) {
 		fprintf(stderr, "huyingd: out of memory\n");
 		return 1;
 	}
