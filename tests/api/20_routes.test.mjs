@@ -62,7 +62,7 @@ function sample(route) {
     'POST /v1/list-changes/{id}/approve': { path: `/v1/list-changes/${x.listChange}/approve`, body: {} },
     'POST /v1/list-changes/{id}/reject': { path: `/v1/list-changes/${x.listChange}/reject`, body: { reason: 'no' } },
     'POST /v1/list-changes/{id}/enact': {
-      path: `/v1/list-changes/${x.listChange}/enact`, body: { city_ref: 'YT-1', effective_from: '2026-02-01' },
+      path: `/v1/list-changes/${x.listChange}/enact`, body: { city_ref: 'YT-1', effective_from: '2099-02-01' },
     },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
