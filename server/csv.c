@@ -189,8 +189,11 @@ int csv_feed(csv_reader *r, const char *data, size_t n)
 
 int csv_finish(csv_reader *r)
 {
-	if (r->state == QUOTED)
-		return fail(r, "a quoted field is not closed");
+	if (r->state == QUOTED) {
+		fail(r, "a quoted field is not closed");
+		r->err_line = r->record_line; /* name the line the record began on */
+		return -1;
+	}
 	if (r->state == AFTER_CR || (r->state == FIELD_START && r->nfields == 0 && r->data.len == 0))
 		return 0;
 	return end_record(r);
