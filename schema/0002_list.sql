@@ -39,6 +39,8 @@ create table huying.item_revisions (
   resolve_limit               integer check (resolve_limit between 1 and 365),
   flow                        jsonb,
   flow_svg                    text,
+  summary                     jsonb,   -- the revision's fields as the API shows them (api.revision_docs)
+  manual                      jsonb,   -- {scenarios, flow}, likewise: built once, read many times
   effective_from              date not null,
   effective_to                date check (effective_to >= effective_from),
   source                      text not null check (source in ('import', 'list_change')),
@@ -227,7 +229,7 @@ grant update (version, updated_at) on huying.items to huying_api;
 grant insert (district_id, item_id, revision, domain_id, title, description, legal_basis, lead_department_id,
               cooperating_department_ids, township_duty, response_limit, resolve_limit, flow,
               effective_from, effective_to, source, list_change_id) on huying.item_revisions to huying_api;
-grant update (effective_to, flow_svg) on huying.item_revisions to huying_api;
+grant update (effective_to, flow_svg, summary, manual) on huying.item_revisions to huying_api;
 grant insert (district_id, revision_id, seq, title, responsible_section, contact_phone, steps, standard, resolve_limit)
   on huying.scenarios to huying_api;
 grant insert (district_id, kind, item_code, proposal, reason, submitted_by_unit_id, submitted_by_role)
@@ -529,6 +531,7 @@ begin
   select d, revision_id, (s ->> 'seq')::integer, s ->> 'title', s ->> 'responsible_section', s ->> 'contact_phone',
          array(select jsonb_array_elements_text(s -> 'steps')), s ->> 'standard', (s ->> 'resolve_limit')::integer
     from jsonb_array_elements(coalesce(norm -> 'scenarios', '[]')) s;
+  perform api.revision_docs(revision_id);
   perform api.event('item', it.id, case when result = 'inserted' then 'item.created' else 'item.revised' end,
                     jsonb_build_object('revision', rev, 'effective_from', eff, 'source', p_source, 'list_change_id', p_change));
 end
@@ -944,27 +947,65 @@ language sql immutable parallel safe as $$
   select '%' || replace(replace(replace(q, '\', '\\'), '%', '\%'), '_', '\_') || '%'
 $$;
 
--- An item as the API shows it, from its revision r in force at date at. details adds the
--- instruction manual (scenarios) and the flow.
+-- Builds the stored JSON of revision p_id (summary and manual), once, when it is created:
+-- an item read then costs a concatenation, not a dozen sub-selects (bench/README.md).
+create function api.revision_docs(p_id bigint) returns void
+language sql volatile as $$
+  update huying.item_revisions r set
+    summary = jsonb_build_object(
+      'domain', (select d.code from huying.domains d where d.id = r.domain_id),
+      'title', r.title, 'description', r.description, 'legal_basis', r.legal_basis,
+      'lead_department_id', r.lead_department_id, 'cooperating_department_ids', to_jsonb(r.cooperating_department_ids),
+      'township_duty', r.township_duty, 'response_limit', r.response_limit, 'resolve_limit', r.resolve_limit,
+      'revision', r.revision, 'effective_from', r.effective_from),
+    manual = jsonb_build_object(
+      'scenarios', coalesce((select jsonb_agg(jsonb_build_object('id', s.id, 'seq', s.seq, 'title', s.title,
+                              'responsible_section', s.responsible_section, 'contact_phone', s.contact_phone,
+                              'steps', to_jsonb(s.steps), 'standard', s.standard, 'resolve_limit', s.resolve_limit)
+                              order by s.seq)
+                              from huying.scenarios s where s.revision_id = r.id), '[]'),
+      'flow', r.flow)
+  where r.id = p_id
+$$;
+
+-- An item as the API shows it, from its revision r in force at date at; details adds the
+-- instruction manual (scenarios) and the flow. One expression, so PostgreSQL inlines it.
 create function api.item_json(i huying.items, r huying.item_revisions, details boolean, at date) returns jsonb
 language sql stable as $$
-  select json_build_object(
-    'id', i.id, 'code', i.code, 'domain', (select d.code from huying.domains d where d.id = r.domain_id),
-    'title', r.title, 'description', r.description, 'legal_basis', r.legal_basis,
-    'lead_department_id', r.lead_department_id, 'cooperating_department_ids', to_json(r.cooperating_department_ids),
-    'township_duty', r.township_duty, 'response_limit', r.response_limit, 'resolve_limit', r.resolve_limit,
-    'status', case when r.effective_to is null or r.effective_to > at then 'active' else 'retired' end,
-    'revision', r.revision, 'effective_from', r.effective_from, 'effective_to', r.effective_to,
-    'version', i.version)::jsonb
-  || case when details then jsonb_build_object(
-       'scenarios', coalesce((select jsonb_agg(jsonb_build_object('id', s.id, 'seq', s.seq, 'title', s.title,
-                               'responsible_section', s.responsible_section, 'contact_phone', s.contact_phone,
-                               'steps', to_jsonb(s.steps), 'standard', s.standard, 'resolve_limit', s.resolve_limit)
-                               order by s.seq)
-                               from huying.scenarios s where s.revision_id = r.id), '[]'),
-       'flow', r.flow)
-     else '{}'::jsonb end
+  select r.summary
+      || jsonb_build_object('id', i.id, 'code', i.code, 'version', i.version, 'effective_to', r.effective_to,
+                            'status', case when r.effective_to is null or r.effective_to > at then 'active' else 'retired' end)
+      || case when details then r.manual else '{}'::jsonb end
 $$;
+
+-- Keyword search: the ids of the district's revisions whose title or description contains
+-- p_q literally. SECURITY DEFINER on purpose, the one exception to "api.* functions are
+-- SECURITY INVOKER": under row-level security PostgreSQL may not use ILIKE (not leakproof)
+-- as an index condition, so the trigram index would never serve the API role. The function
+-- filters by the caller's district itself and returns only ids, which the caller's own
+-- statement then reads through RLS. From 3 characters on it searches the trigram index;
+-- shorter keywords have no trigram, so they scan the district's revisions instead.
+create function api.item_search(p_q text) returns setof bigint
+language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp
+set plan_cache_mode = force_custom_plan
+as $$
+declare
+  d bigint := auth.district();
+begin
+  if d is null or p_q is null then
+    return;
+  end if;
+  if char_length(p_q) >= 3 then
+    return query select m.id from huying.item_revisions m
+                  where m.district_id = d and (m.title || ' ' || coalesce(m.description, '')) ilike api.like_pattern(p_q);
+  else
+    return query select m.id from huying.item_revisions m
+                  where m.district_id = d and strpos(lower(m.title || ' ' || coalesce(m.description, '')), lower(p_q)) > 0;
+  end if;
+end
+$$;
+revoke execute on function api.item_search(text) from public;
 
 -- Mermaid text of a flow. Labels are quoted, and the characters Mermaid would read (quotes,
 -- #, line breaks) are written as its entity codes.

@@ -24,9 +24,7 @@ static db_stmt st_list = DB_STMT(
 		" and ($4::bigint is null or r.lead_department_id = $4::bigint or $4::bigint = any(r.cooperating_department_ids))"
 		" and (case when r.effective_to is null or r.effective_to > a.at then 'active' else 'retired' end)"
 		"     = coalesce($5::text, 'active')"
-		" and ($7::text is null or r.id in (select m.id from huying.item_revisions m"
-		"      where m.district_id = (select auth.district())"
-		"      and (m.title || ' ' || coalesce(m.description, '')) ilike api.like_pattern($7::text)))"),
+		" and ($7::text is null or r.id in (select api.item_search($7::text)))"),
 	7);
 
 static db_stmt st_list_csv = DB_STMT(
@@ -44,9 +42,7 @@ static db_stmt st_list_csv = DB_STMT(
 	" and ($4::bigint is null or r.lead_department_id = $4::bigint or $4::bigint = any(r.cooperating_department_ids))"
 	" and (case when r.effective_to is null or r.effective_to > a.at then 'active' else 'retired' end)"
 	"     = coalesce($5::text, 'active')"
-	" and ($7::text is null or r.id in (select m.id from huying.item_revisions m"
-	"      where m.district_id = (select auth.district())"
-	"      and (m.title || ' ' || coalesce(m.description, '')) ilike api.like_pattern($7::text)))"
+	" and ($7::text is null or r.id in (select api.item_search($7::text)))"
 	" order by i.code limit $1::int + 1",
 	7);
 
