@@ -106,22 +106,22 @@ comment on table huying.grids is 'A grid cell (网格); township_id is the towns
 create index grids_parent on huying.grids (district_id, parent_id, code);
 create index grids_level on huying.grids (district_id, level, code);
 
--- Every table carries district_id and is visible only inside the district of the claims.
-alter table huying.districts enable row level security;
-alter table huying.districts force row level security;
-alter table huying.units enable row level security;
-alter table huying.units force row level security;
-alter table huying.domains enable row level security;
-alter table huying.domains force row level security;
-alter table huying.grids enable row level security;
-alter table huying.grids force row level security;
+-- Puts a table under row-level security for every role, its owner included (FORCE), and
+-- gives the owner (the migration role, running this) an explicit policy for operator work
+-- (district add, demo loads). Every table of every migration goes through it; the API
+-- role's own policies are written next to each table.
+create function huying.protect(t regclass) returns void
+language plpgsql as $$
+begin
+  execute format('alter table %s enable row level security', t);
+  execute format('alter table %s force row level security', t);
+  execute format('create policy owner_all on %s to %I using (true) with check (true)', t, current_user);
+end
+$$;
+revoke execute on function huying.protect(regclass) from public;
 
--- The migration role owns the tables; FORCE makes RLS apply to it too, so it gets an
--- explicit bypass policy for operator work (district add, demo loads).
-create policy owner_all on huying.districts to current_user using (true) with check (true);
-create policy owner_all on huying.units to current_user using (true) with check (true);
-create policy owner_all on huying.domains to current_user using (true) with check (true);
-create policy owner_all on huying.grids to current_user using (true) with check (true);
+-- Every table carries district_id and is visible only inside the district of the claims.
+select huying.protect(t) from unnest(array['huying.districts', 'huying.units', 'huying.domains', 'huying.grids']::regclass[]) t;
 
 -- Every role reads its own district row.
 create policy district_read on huying.districts for select to huying_api
@@ -209,9 +209,7 @@ create table huying.idempotency (
   primary key (district_id, sub, route, key)
 );
 comment on table huying.idempotency is 'One stored answer per Idempotency-Key; older than 24 h counts as absent.';
-alter table huying.idempotency enable row level security;
-alter table huying.idempotency force row level security;
-create policy owner_all on huying.idempotency to current_user using (true) with check (true);
+select huying.protect('huying.idempotency');
 -- A token sees and writes only its own keys (same district and sub).
 create policy idempotency_own on huying.idempotency to huying_api
   using (district_id = (select auth.district()) and sub = (select auth.claims() ->> 'sub'))

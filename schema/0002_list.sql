@@ -136,21 +136,8 @@ begin
 end
 $$;
 
-alter table huying.items enable row level security;
-alter table huying.items force row level security;
-alter table huying.item_revisions enable row level security;
-alter table huying.item_revisions force row level security;
-alter table huying.scenarios enable row level security;
-alter table huying.scenarios force row level security;
-alter table huying.list_changes enable row level security;
-alter table huying.list_changes force row level security;
-alter table huying.transitions enable row level security;
-alter table huying.transitions force row level security;
-create policy owner_all on huying.items to current_user using (true) with check (true);
-create policy owner_all on huying.item_revisions to current_user using (true) with check (true);
-create policy owner_all on huying.scenarios to current_user using (true) with check (true);
-create policy owner_all on huying.list_changes to current_user using (true) with check (true);
-create policy owner_all on huying.transitions to current_user using (true) with check (true);
+select huying.protect(t) from unnest(array['huying.items', 'huying.item_revisions', 'huying.scenarios',
+  'huying.list_changes', 'huying.transitions']::regclass[]) t;
 -- The state machine is public to every request.
 create policy transitions_read on huying.transitions for select to huying_api using (true);
 -- The list is readable by every role of its district.
@@ -198,9 +185,7 @@ create table huying.events (
 );
 comment on table huying.events is 'Append-only timeline: one row per change, written in the transaction of the change.';
 create index events_subject on huying.events (district_id, subject_type, subject_id, id);
-alter table huying.events enable row level security;
-alter table huying.events force row level security;
-create policy owner_all on huying.events to current_user using (true) with check (true);
+select huying.protect('huying.events');
 -- Anyone of the district may append an event for its own actions (actor = the token's unit).
 create policy events_insert on huying.events for insert to huying_api
   with check (district_id = (select auth.district()) and actor_unit_id = (select auth.unit()));

@@ -1,5 +1,6 @@
 #include "http.h"
 
+#include <assert.h>
 #include <civetweb.h>
 #include <ctype.h>
 #include <stdatomic.h>
@@ -536,6 +537,15 @@ int http_list_params_or_reply(http_req *r, const char *limit_s, const char *curs
 	return 0;
 }
 
+int http_list_query_or_reply(http_req *r, const char *const *names, const char **values, char *limit_out,
+			     size_t limit_len, const char **cursor_json)
+{
+	assert(strcmp(names[0], "limit") == 0 && strcmp(names[1], "cursor") == 0);
+	if (http_query_or_reply(r, names, values) < 0)
+		return -1;
+	return http_list_params_or_reply(r, values[0], values[1], limit_out, limit_len, cursor_json);
+}
+
 int http_validate_or_reply(http_req *r, const json_field *fields)
 {
 	buf e = {0};
@@ -915,7 +925,8 @@ static void handle(http_req *r)
 {
 	if (r->on_metrics) {
 		/* The metrics listener serves /metrics and nothing else. */
-		if (strcmp(r->path, "/metrics") == 0 && (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)) {
+		if (strcmp(r->path, "/metrics") == 0 &&
+		    (strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0)) {
 			buf b = {0};
 			metrics_render(&b);
 			http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8", buf_str(&b), b.len);

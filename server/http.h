@@ -94,6 +94,11 @@ int http_query_or_reply(http_req *r, const char *const *names, const char **valu
 int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out, size_t limit_len,
 			      const char **cursor_json);
 
+/* Both of the above for a list route: names must begin with "limit", "cursor" (the rest are
+ * the route's filters, left in values for the caller to check). */
+int http_list_query_or_reply(http_req *r, const char *const *names, const char **values, char *limit_out,
+			     size_t limit_len, const char **cursor_json);
+
 /* Validates the parsed JSON body against fields; answers 422 naming each bad field. */
 int http_validate_or_reply(http_req *r, const json_field *fields);
 

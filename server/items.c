@@ -103,8 +103,7 @@ void items_list(http_req *r)
 	const char *v[7];
 	char limit[16];
 	const char *cursor;
-	if (http_query_or_reply(r, names, v) < 0 ||
-	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0)
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0)
 		return;
 	buf e = {0};
 	if (v[2] && (strlen(v[2]) > 32 ||
@@ -154,8 +153,7 @@ void items_versions(http_req *r)
 	const char *v[2];
 	char limit[16];
 	const char *cursor;
-	if (http_query_or_reply(r, names, v) < 0 ||
-	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0)
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0)
 		return;
 	char id[24];
 	id_param(r, id, sizeof id);

@@ -59,8 +59,7 @@ void list_changes_list(http_req *r)
 	const char *v[3];
 	char limit[16];
 	const char *cursor;
-	if (http_query_or_reply(r, names, v) < 0 ||
-	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0)
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0)
 		return;
 	int ok = !v[2];
 	for (int i = 0; statuses[i] && !ok; i++)

@@ -105,8 +105,7 @@ void ref_domains_list(http_req *r)
 	const char *v[2];
 	char limit[16];
 	const char *cursor;
-	if (http_query_or_reply(r, names, v) < 0 ||
-	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0)
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0)
 		return;
 	const char *params[] = {limit, cursor};
 	http_reply_list(r, &st_domains, &st_domains_csv, "code,name,name_en", params);
@@ -118,8 +117,7 @@ void ref_units_list(http_req *r)
 	const char *v[3];
 	char limit[16];
 	const char *cursor;
-	if (http_query_or_reply(r, names, v) < 0 ||
-	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0 ||
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0 ||
 	    enum_filter_or_reply(r, "kind", v[2], unit_kinds) < 0)
 		return;
 	const char *params[] = {limit, cursor, v[2]};
@@ -169,8 +167,7 @@ void ref_grids_list(http_req *r)
 	const char *v[4];
 	char limit[16];
 	const char *cursor;
-	if (http_query_or_reply(r, names, v) < 0 ||
-	    http_list_params_or_reply(r, v[0], v[1], limit, sizeof limit, &cursor) < 0 ||
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0 ||
 	    id_filter_or_reply(r, "parent_id", v[2]) < 0 || enum_filter_or_reply(r, "level", v[3], grid_levels) < 0)
 		return;
 	const char *params[] = {limit, cursor, v[2], v[3]};
