@@ -1,0 +1,466 @@
+-- 0003_calls: calls (呼叫), linkage work orders (联动工单), the SLA policy behind their
+-- deadlines, and the rules of who may move them where (DESIGN §5 "Calls and dispatch").
+-- This migration is the database half of issue 4: tables, row-level security, transitions,
+-- deadlines and the one-statement call creation with auto-dispatch. The HTTP routes come
+-- on top of these functions.
+
+-- Response and resolution limits per urgency (DESIGN §5 "Timers"). A district without its
+-- own row uses the built-in defaults of api.sla(). Wall-clock arithmetic for now: the
+-- timers issue makes the working-time variants count over the calendar, inside
+-- api.deadlines(), without changing its callers.
+create table huying.sla_policies (
+  district_id          bigint not null references huying.districts(id),
+  urgency              text not null check (urgency in ('normal', 'urgent', 'emergency')),
+  accept_minutes       integer not null check (accept_minutes between 1 and 525600),
+  accept_working       boolean not null,
+  resolve_minutes      integer check (resolve_minutes between 1 and 525600),
+  resolve_working_days integer check (resolve_working_days between 1 and 365),
+  triage_minutes       integer not null check (triage_minutes between 1 and 525600),
+  warn_percent         integer not null default 75 check (warn_percent between 1 and 99),
+  version              integer not null default 1,
+  primary key (district_id, urgency),
+  check ((resolve_minutes is null) <> (resolve_working_days is null))
+);
+comment on table huying.sla_policies is 'A district''s limits per urgency; absent rows mean api.sla() defaults.';
+
+-- A township's call for help. number is human (HY-2026-000123), unique per district.
+create table huying.calls (
+  id               bigint generated always as identity primary key,
+  district_id      bigint not null references huying.districts(id),
+  number           text not null,
+  township_id      bigint not null references huying.units(id),
+  item_id          bigint references huying.items(id),
+  item_revision    integer,
+  scenario_id      bigint references huying.scenarios(id),
+  title            text not null check (char_length(title) between 1 and 200),
+  description      text check (char_length(description) <= 4000),
+  urgency          text not null check (urgency in ('normal', 'urgent', 'emergency')),
+  source           text not null check (source in ('township', 'grid', 'hotline', 'district')),
+  grid_id          bigint references huying.grids(id),
+  location         jsonb,
+  reporter         jsonb,
+  attachments      jsonb not null default '[]',
+  external_system  text,
+  external_id      text,
+  status           text not null,
+  reported_at      timestamptz,
+  created_by_unit  bigint not null references huying.units(id),
+  created_by_sub   text not null,
+  version          integer not null default 1,
+  created_at       timestamptz not null default now(),
+  updated_at       timestamptz not null default now(),
+  unique (district_id, number),
+  unique (district_id, external_system, external_id),
+  check ((external_system is null) = (external_id is null))
+);
+comment on table huying.calls is 'A call (呼叫) of a township; reporter data lives here only.';
+create index calls_township on huying.calls (district_id, township_id, id);
+create index calls_status on huying.calls (district_id, status, id);
+
+-- The per-district, per-year counter behind call numbers (gaps allowed, never reused).
+create table huying.call_counters (
+  district_id  bigint not null references huying.districts(id),
+  year         integer not null,
+  last         integer not null,
+  primary key (district_id, year)
+);
+
+-- A linkage work order (联动工单): one call, one department. Clocks start at dispatch.
+create table huying.orders (
+  id              bigint generated always as identity primary key,
+  district_id     bigint not null references huying.districts(id),
+  call_id         bigint not null references huying.calls(id),
+  department_id   bigint not null references huying.units(id),
+  role            text not null check (role in ('lead', 'cooperating')),
+  status          text not null,
+  accept_by       timestamptz not null,
+  resolve_by      timestamptz not null,
+  accepted_at     timestamptz,
+  resolved_at     timestamptz,
+  plan            text,
+  resolution      text,
+  rework_of       bigint references huying.orders(id),
+  overdue         boolean not null default false,
+  return_pending  boolean not null default false,
+  version         integer not null default 1,
+  created_at      timestamptz not null default now(),
+  updated_at      timestamptz not null default now()
+);
+comment on table huying.orders is 'A linkage work order to one department for one call.';
+-- The department inbox: its orders by status, newest first.
+create index orders_inbox on huying.orders (department_id, status, id desc);
+create index orders_call on huying.orders (call_id);
+-- At most one live order per department per call, and one live lead order per call.
+create unique index orders_one_live_per_department on huying.orders (call_id, department_id)
+  where status not in ('returned', 'cancelled');
+create unique index orders_one_live_lead on huying.orders (call_id)
+  where role = 'lead' and status not in ('returned', 'cancelled');
+
+insert into huying.transitions values
+  ('call',  'triage',     'dispatch', 'district',   'dispatched'),
+  ('call',  'dispatched', 'dispatch', 'district',   'dispatched'),
+  ('order', 'dispatched', 'accept',   'department', 'accepted'),
+  ('order', 'dispatched', 'resolve',  'department', 'resolved'),
+  ('order', 'accepted',   'resolve',  'department', 'resolved');
+
+select huying.protect(t) from unnest(array['huying.sla_policies', 'huying.calls', 'huying.call_counters',
+  'huying.orders']::regclass[]) t;
+
+-- Who sees a call (DESIGN §4): the district office all of its district; a township its own
+-- calls; a department the calls behind orders sent to it; an integration the calls its own
+-- system posted. Orders follow the same lines.
+-- plpgsql on purpose: calls' policy asks about orders and orders' about calls, and a SQL
+-- function would be inlined into the plan, expanding each policy inside the other.
+create function auth.sees_call(c huying.calls) returns boolean
+language plpgsql stable as $$
+begin
+  if c.district_id is distinct from auth.district() then
+    return false;
+  end if;
+  return case auth.role()
+    when 'district' then true
+    when 'township' then c.township_id = auth.unit()
+    when 'integration' then c.external_system = auth.claims() ->> 'system'
+    when 'department' then exists (select 1 from huying.orders o
+                                    where o.call_id = c.id and o.department_id = auth.unit())
+    else false end;
+end
+$$;
+
+create policy calls_read on huying.calls for select to huying_api using (auth.sees_call(calls));
+create policy calls_create on huying.calls for insert to huying_api
+  with check (district_id = (select auth.district())
+              and ((select auth.role()) in ('district', 'integration')
+                   or ((select auth.role()) = 'township' and township_id = (select auth.unit()))));
+-- Only the district office changes calls directly (dispatch, urgency); a resolved call is
+-- settled by api.call_settle(). The township's own steps (confirm, reopen, cancel) will get
+-- their rows here when they are built.
+create policy calls_update on huying.calls for update to huying_api
+  using (district_id = (select auth.district()) and (select auth.role()) = 'district');
+create policy orders_read on huying.orders for select to huying_api
+  using (district_id = (select auth.district())
+         and case (select auth.role())
+               when 'district' then true
+               when 'department' then department_id = (select auth.unit())
+               else exists (select 1 from huying.calls c where c.id = call_id) -- through calls_read
+             end);
+create policy orders_create on huying.orders for insert to huying_api
+  with check (district_id = (select auth.district()));
+create policy orders_update on huying.orders for update to huying_api
+  using (district_id = (select auth.district())
+         and ((select auth.role()) = 'district' or department_id = (select auth.unit())));
+create policy counters_all on huying.call_counters to huying_api
+  using (district_id = (select auth.district())) with check (district_id = (select auth.district()));
+create policy sla_read on huying.sla_policies for select to huying_api
+  using (district_id = (select auth.district()));
+
+-- Events of a call or an order are visible to whoever sees that call or order (DESIGN §4);
+-- the rest as in 0002.
+drop policy events_read on huying.events;
+create policy events_read on huying.events for select to huying_api
+  using (district_id = (select auth.district())
+         and (subject_type in ('item', 'unit', 'grid')
+              or (select auth.role()) = 'district'
+              or (subject_type = 'list_change' and exists (
+                    select 1 from huying.list_changes c
+                     where c.id = subject_id and c.submitted_by_unit_id = (select auth.unit())))
+              or (subject_type = 'call' and exists (select 1 from huying.calls c where c.id = subject_id))
+              or (subject_type = 'order' and exists (select 1 from huying.orders o where o.id = subject_id))));
+
+grant select on huying.calls, huying.orders, huying.sla_policies, huying.call_counters to huying_api;
+grant insert (district_id, number, township_id, item_id, item_revision, scenario_id, title, description, urgency,
+              source, grid_id, location, reporter, attachments, external_system, external_id, status, reported_at,
+              created_by_unit, created_by_sub) on huying.calls to huying_api;
+grant update (status, item_id, item_revision, urgency, version, updated_at) on huying.calls to huying_api;
+grant insert (district_id, call_id, department_id, role, status, accept_by, resolve_by, rework_of)
+  on huying.orders to huying_api;
+grant update (status, accepted_at, resolved_at, plan, resolution, overdue, return_pending, version, updated_at, resolve_by)
+  on huying.orders to huying_api;
+grant insert, update on huying.call_counters to huying_api;
+
+-- The limits of one urgency in the caller's district: its own row, else the defaults of
+-- DESIGN §5 (emergency 30 min / 24 h wall-clock; urgent 2 h wall-clock / 3 working days;
+-- normal 1 working day / the item's limit, default 5 working days).
+create function api.sla(p_urgency text) returns huying.sla_policies
+language sql stable as $$
+  select coalesce(
+    (select p from huying.sla_policies p where p.district_id = auth.district() and p.urgency = p_urgency),
+    case p_urgency
+      when 'emergency' then row(auth.district(), 'emergency', 30, false, 1440, null, 15, 75, 1)::huying.sla_policies
+      when 'urgent' then row(auth.district(), 'urgent', 120, false, null, 3, 60, 75, 1)::huying.sla_policies
+      else row(auth.district(), 'normal', 480, true, null, 5, 480, 75, 1)::huying.sla_policies
+    end)
+$$;
+
+-- The deadlines of an order dispatched at p_from: accept_by from the policy; resolve_by from
+-- the stricter of the policy's limit and the scenario's (else the item's) limit in days,
+-- except for normal urgency, whose policy limit is only the default for an item without
+-- one (DESIGN §5: "normal — resolve within the item's (or scenario's) limit, default 5").
+-- Working-time limits are counted as wall-clock here (a working day = 24 h, working minutes =
+-- minutes); the calendar issue replaces the arithmetic inside, not the signature.
+create function api.deadlines(p_urgency text, p_limit_days integer, p_from timestamptz,
+                              out accept_by timestamptz, out resolve_by timestamptz)
+language plpgsql stable as $$
+declare
+  p huying.sla_policies := api.sla(p_urgency);
+  days integer;
+begin
+  accept_by := p_from + make_interval(mins => p.accept_minutes);
+  if p.resolve_minutes is not null then
+    resolve_by := p_from + make_interval(mins => p.resolve_minutes);
+    if p_limit_days is not null and p_from + make_interval(days => p_limit_days) < resolve_by then
+      resolve_by := p_from + make_interval(days => p_limit_days);
+    end if;
+  else
+    days := least(p.resolve_working_days, coalesce(p_limit_days, p.resolve_working_days));
+    if p_urgency = 'normal' then
+      days := coalesce(p_limit_days, p.resolve_working_days);
+    end if;
+    resolve_by := p_from + make_interval(days => days);
+  end if;
+end
+$$;
+
+-- Masks a phone number for a department's eyes: 13812341234 -> 138****1234.
+create function api.mask_phone(phone text) returns text
+language sql immutable parallel safe as $$
+  select case when phone is null then null
+              when char_length(phone) <= 7 then repeat('*', char_length(phone))
+              else left(phone, 3) || repeat('*', char_length(phone) - 7) || right(phone, 4) end
+$$;
+
+-- An order as the API shows it.
+create function api.order_json(o huying.orders) returns jsonb
+language sql stable as $$
+  select jsonb_build_object('id', o.id, 'call_id', o.call_id, 'department_id', o.department_id, 'role', o.role,
+    'status', o.status, 'accept_by', o.accept_by, 'resolve_by', o.resolve_by, 'accepted_at', o.accepted_at,
+    'resolved_at', o.resolved_at, 'plan', o.plan, 'resolution', o.resolution, 'rework_of', o.rework_of,
+    'overdue', o.overdue, 'return_pending', o.return_pending, 'version', o.version, 'created_at', o.created_at)
+$$;
+
+-- A call as the API shows it to the caller: reporter data masked for a department
+-- (DESIGN §5), the live and past orders the caller may see.
+create function api.call_json(c huying.calls) returns jsonb
+language sql stable as $$
+  select jsonb_build_object('id', c.id, 'number', c.number, 'district_id', c.district_id,
+    'township_id', c.township_id, 'item_id', c.item_id, 'item_revision', c.item_revision,
+    'scenario_id', c.scenario_id, 'title', c.title, 'description', c.description, 'urgency', c.urgency,
+    'source', c.source, 'grid_id', c.grid_id, 'location', c.location,
+    'reporter', case when c.reporter is null then null
+                     when auth.role() = 'department'
+                       then c.reporter || jsonb_build_object('phone', api.mask_phone(c.reporter ->> 'phone'))
+                     else c.reporter end,
+    'attachments', c.attachments,
+    'external_ref', case when c.external_system is null then null
+                         else jsonb_build_object('system', c.external_system, 'id', c.external_id) end,
+    'status', c.status, 'reported_at', c.reported_at, 'created_at', c.created_at, 'updated_at', c.updated_at,
+    'version', c.version,
+    'orders', coalesce((select jsonb_agg(api.order_json(o) order by o.id) from huying.orders o where o.call_id = c.id), '[]'))
+$$;
+
+-- Creates a call (DESIGN §5), in one statement with everything it implies: the number, the
+-- item revision in force, and, when the item has a lead department and triage was not
+-- asked for, the orders to the lead and cooperating departments with their deadlines; else
+-- the call waits in triage. A call with an external_ref already posted answers that call
+-- with 200. Every step writes its event. The body was checked by the daemon (types, lengths,
+-- unknown fields); this checks what only the database knows.
+create function api.call_create(body jsonb, idem_key text) returns setof api.answer
+language plpgsql volatile as $$
+declare
+  d bigint := auth.district();
+  prior api.answer := api.idem_begin(idem_key, 'POST /v1/calls', body);
+  twp bigint;
+  itm huying.items;
+  rev huying.item_revisions;
+  scen huying.scenarios;
+  grid huying.grids;
+  ext_system text;
+  existing huying.calls;
+  c huying.calls;
+  yr integer := extract(year from now() at time zone 'Asia/Shanghai');
+  seq integer;
+  dl record;
+  dept bigint;
+  errs jsonb;
+begin
+  if prior is not null then
+    return next prior;
+    return;
+  end if;
+  if auth.role() not in ('township', 'district', 'integration') then
+    raise exception using errcode = 'HY403', message = format('the role %s may not create calls', auth.role());
+  end if;
+  -- the township: a township calls for itself; others name it
+  if auth.role() = 'township' then
+    twp := auth.unit();
+    if body ? 'township_id' or body ? 'township_code' then
+      errs := api.err(errs, null, 'township_id', 'a township calls for itself: leave it out');
+    end if;
+  else
+    select u.id into twp from huying.units u
+     where u.district_id = d and u.kind = 'township'
+       and (u.id = (body ->> 'township_id')::numeric::bigint or u.code = body ->> 'township_code');
+    if twp is null then
+      errs := api.err(errs, null, coalesce(case when body ? 'township_code' then 'township_code' end, 'township_id'),
+                      'names no township of this district');
+    end if;
+  end if;
+  -- the item (by id or code) and its revision in force now
+  if body ? 'item_id' or body ? 'item_code' then
+    select i.* into itm from huying.items i
+     where i.district_id = d and (i.id = (body ->> 'item_id')::numeric::bigint or i.code = body ->> 'item_code');
+    if itm.id is not null then
+      select r.* into rev from huying.item_revisions r
+       where r.item_id = itm.id and r.effective_from <= api.today() and (r.effective_to is null or r.effective_to > api.today())
+       order by r.effective_from desc, r.revision desc limit 1;
+    end if;
+    if rev.id is null then
+      errs := api.err(errs, null, case when body ? 'item_code' then 'item_code' else 'item_id' end,
+                      'names no item in force in this district');
+    end if;
+  end if;
+  if body ? 'scenario_id' then
+    select s.* into scen from huying.scenarios s
+     where s.id = (body ->> 'scenario_id')::numeric::bigint and s.revision_id = rev.id;
+    if scen.id is null then
+      errs := api.err(errs, null, 'scenario_id', 'names no scenario of this item''s revision in force');
+    end if;
+  end if;
+  if body ? 'grid_id' or body ? 'grid_code' then
+    select g.* into grid from huying.grids g
+     where g.district_id = d and (g.id = (body ->> 'grid_id')::numeric::bigint or g.code = body ->> 'grid_code');
+    if grid.id is null or grid.township_id is distinct from twp then
+      errs := api.err(errs, null, case when body ? 'grid_code' then 'grid_code' else 'grid_id' end,
+                      'names no grid cell of this township');
+    end if;
+  end if;
+  if body ? 'external_ref' and auth.role() <> 'integration' then
+    errs := api.err(errs, null, 'external_ref', 'is set by integration tokens only (their system is the token''s)');
+  end if;
+  if errs is not null then
+    raise exception using errcode = 'HY422', message = 'the call has invalid fields',
+      detail = jsonb_build_object('errors', (select jsonb_agg(e - 'line') from jsonb_array_elements(errs) e))::text;
+  end if;
+
+  -- the hotline's ticket: posting it again answers the call it made
+  if body ? 'external_ref' then
+    ext_system := auth.claims() ->> 'system';
+    select * into existing from huying.calls x
+     where x.district_id = d and x.external_system = ext_system and x.external_id = body -> 'external_ref' ->> 'id';
+    if existing.id is not null then
+      return next api.idem_finish(idem_key, 'POST /v1/calls',
+        row(200, '"' || existing.version || '"', '/v1/calls/' || existing.id, api.call_json(existing)::text, false)::api.answer);
+      return;
+    end if;
+  end if;
+
+  insert into huying.call_counters as k (district_id, year, last) values (d, yr, 1)
+  on conflict (district_id, year) do update set last = k.last + 1
+  returning last into seq;
+  insert into huying.calls (district_id, number, township_id, item_id, item_revision, scenario_id, title, description,
+         urgency, source, grid_id, location, reporter, attachments, external_system, external_id, status, reported_at,
+         created_by_unit, created_by_sub)
+  values (d, format('HY-%s-%s', yr, lpad(seq::text, 6, '0')), twp, itm.id, rev.revision, scen.id, body ->> 'title',
+          body ->> 'description', coalesce(body ->> 'urgency', 'normal'),
+          coalesce(body ->> 'source', case auth.role() when 'integration' then 'hotline' when 'district' then 'district' else 'township' end),
+          grid.id, body -> 'location', body -> 'reporter', coalesce(body -> 'attachments', '[]'),
+          ext_system, body -> 'external_ref' ->> 'id',
+          case when rev.lead_department_id is not null and not coalesce((body ->> 'triage')::boolean, false)
+               then 'dispatched' else 'triage' end,
+          (body ->> 'reported_at')::timestamptz, auth.unit(), auth.claims() ->> 'sub')
+  returning * into c;
+  perform api.event('call', c.id, 'call.created', jsonb_build_object('number', c.number, 'status', c.status));
+
+  if c.status = 'dispatched' then
+    select * into dl from api.deadlines(c.urgency, coalesce(scen.resolve_limit, rev.resolve_limit), now());
+    foreach dept in array array[rev.lead_department_id] || rev.cooperating_department_ids loop
+      insert into huying.orders (district_id, call_id, department_id, role, status, accept_by, resolve_by)
+      values (d, c.id, dept, case when dept = rev.lead_department_id then 'lead' else 'cooperating' end,
+              'dispatched', dl.accept_by, dl.resolve_by);
+    end loop;
+    perform api.event('call', c.id, 'call.dispatched',
+      jsonb_build_object('departments', to_jsonb(array[rev.lead_department_id] || rev.cooperating_department_ids),
+                         'accept_by', dl.accept_by, 'resolve_by', dl.resolve_by));
+  end if;
+
+  return next api.idem_finish(idem_key, 'POST /v1/calls',
+    row(201, '"' || c.version || '"', '/v1/calls/' || c.id, api.call_json(c)::text, false)::api.answer);
+end
+$$;
+
+-- Raises HY403 when the token's role has no transition for this action at all (DESIGN §5
+-- check order: role before not-found).
+create function api.may(p_entity text, p_action text) returns void
+language plpgsql stable as $$
+begin
+  if not exists (select 1 from huying.transitions t
+                  where t.entity = p_entity and t.action = p_action and t.role = auth.role()) then
+    raise exception using errcode = 'HY403', message = format('the role %s may not %s a %s', auth.role(), p_action, p_entity);
+  end if;
+end
+$$;
+
+-- Resolves the call when it has a live lead order and every live order (not returned, not
+-- cancelled) is resolved. SECURITY DEFINER like api.item_search, for a reason of the same
+-- kind: the department that resolved its order may not see the other departments' orders
+-- (DESIGN §4), but whether the call is done depends on all of them. It acts only on a call
+-- the caller sees, and returns nothing about the others.
+create function api.call_settle(p_call bigint) returns void
+language plpgsql volatile security definer
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+  c huying.calls;
+begin
+  select * into c from huying.calls where id = p_call for update;
+  if c.id is null or not auth.sees_call(c) or c.status <> 'dispatched' then
+    return;
+  end if;
+  if exists (select 1 from huying.orders x where x.call_id = c.id and x.role = 'lead' and x.status not in ('returned', 'cancelled'))
+     and not exists (select 1 from huying.orders x where x.call_id = c.id and x.status not in ('resolved', 'returned', 'cancelled')) then
+    update huying.calls set status = 'resolved', version = version + 1, updated_at = now() where id = c.id;
+    perform api.event('call', c.id, 'call.resolved', '{}');
+  end if;
+end
+$$;
+revoke execute on function api.call_settle(bigint) from public;
+
+-- accept | resolve an order (the department it was sent to). Resolving a dispatched order
+-- accepts it first (both events are written). When every live order of a call is resolved
+-- and it has a live lead order, the call is resolved.
+create function api.order_act(p_id bigint, p_action text, body jsonb, if_match text) returns setof api.answer
+language plpgsql volatile as $$
+declare
+  o huying.orders;
+  next_status text;
+begin
+  perform api.may('order', p_action); -- a role that may never act: 403 before anything is looked up
+  select * into o from huying.orders where id = p_id and district_id = auth.district() for update;
+  if o.id is null then
+    raise exception using errcode = 'HY404', message = format('no order %s', p_id);
+  end if;
+  if if_match is not null and if_match <> '"' || o.version || '"' then
+    raise exception using errcode = 'HY412', message = format('the order is at version %s', o.version);
+  end if;
+  next_status := api.transition('order', o.status, p_action);
+  if p_action = 'resolve' and o.status = 'dispatched' then
+    update huying.orders set accepted_at = now() where id = o.id;
+    perform api.event('order', o.id, 'order.accepted', jsonb_build_object('call_id', o.call_id, 'implicit', true));
+  end if;
+  update huying.orders set status = next_status,
+         accepted_at = case when p_action = 'accept' then now() else accepted_at end,
+         resolved_at = case when p_action = 'resolve' then now() else resolved_at end,
+         resolution = case when p_action = 'resolve' then body ->> 'resolution' else resolution end,
+         version = version + 1, updated_at = now()
+   where id = o.id returning * into o;
+  perform api.event('order', o.id, 'order.' || next_status, jsonb_build_object('call_id', o.call_id));
+  if next_status = 'resolved' then
+    perform api.call_settle(o.call_id);
+  end if;
+  return next row(200, '"' || o.version || '"', null, api.order_json(o)::text, false)::api.answer;
+end
+$$;
+
+grant usage on type api.answer to huying_api;
+grant execute on all functions in schema api to huying_api;
+grant execute on all functions in schema auth to huying_api;

@@ -1,0 +1,456 @@
+-- 03_calls: calls and linkage work orders (0003_calls): creation with auto-dispatch, call
+-- numbers, idempotency, external_ref, deadlines, row-level security, the reporter mask and
+-- the order transitions that resolve a call (DESIGN §4 and §5 "Calls and dispatch").
+--
+-- Run by scripts/test.sh as huying_owner after `huyingd migrate`:
+--   psql "$HUYING_MIGRATE_DATABASE_URL" -X -q -At -v ON_ERROR_STOP=1 -f tests/sql/03_calls.sql
+--
+-- As in 01_rls.sql, the fixtures are committed by the owner (district codes sqltest-calls-a
+-- and sqltest-calls-b, removed first and again at the end), and the checks reconnect as
+-- huying_api, in one transaction that is rolled back: every call, order, counter, event and
+-- idempotency key written through the API functions vanishes with it. now() is the same for
+-- the whole transaction, so deadlines can be compared exactly.
+-- Concurrency (two departments resolving at once, duplicate keys racing) needs two sessions
+-- and is not tested here.
+
+-- ---- fixtures (as the owner) ------------------------------------------------------------
+begin;
+create temporary view sqltest_calls_d as
+  select id from huying.districts where code in ('sqltest-calls-a', 'sqltest-calls-b');
+delete from huying.events where district_id in (select id from sqltest_calls_d);
+delete from huying.orders where district_id in (select id from sqltest_calls_d);
+delete from huying.calls where district_id in (select id from sqltest_calls_d);
+delete from huying.call_counters where district_id in (select id from sqltest_calls_d);
+delete from huying.sla_policies where district_id in (select id from sqltest_calls_d);
+delete from huying.idempotency where district_id in (select id from sqltest_calls_d);
+delete from huying.scenarios where district_id in (select id from sqltest_calls_d);
+delete from huying.item_revisions where district_id in (select id from sqltest_calls_d);
+delete from huying.items where district_id in (select id from sqltest_calls_d);
+delete from huying.grids where district_id in (select id from sqltest_calls_d);
+delete from huying.units where district_id in (select id from sqltest_calls_d);
+delete from huying.domains where district_id in (select id from sqltest_calls_d);
+delete from huying.districts where id in (select id from sqltest_calls_d);
+
+insert into huying.districts (code, name) values ('sqltest-calls-a', '呼叫测试甲区'), ('sqltest-calls-b', '呼叫测试乙区');
+-- A: the office, two townships, three departments that get orders and a fourth that never does.
+insert into huying.units (district_id, code, kind, name)
+select d.id, u.code, u.kind, u.name
+  from huying.districts d
+ cross join (values ('OFFICE', 'district_office', '区工委管委办公室'),
+                    ('T1', 'township', '一镇'),
+                    ('T2', 'township', '二镇'),
+                    ('D1', 'department', '住建局'),
+                    ('D2', 'department', '城管局'),
+                    ('D3', 'department', '供电公司'),
+                    ('D4', 'department', '农业农村局')) as u (code, kind, name)
+ where d.code = 'sqltest-calls-a';
+-- B: its office and one township (only for external_ref and cross-district checks).
+insert into huying.units (district_id, code, kind, name)
+select d.id, u.code, u.kind, u.name
+  from huying.districts d
+ cross join (values ('OFFICE', 'district_office', '区工委管委办公室'),
+                    ('T1', 'township', '一镇')) as u (code, kind, name)
+ where d.code = 'sqltest-calls-b';
+insert into huying.domains (district_id, code, name)
+select id, 'DOM1', '城市管理' from huying.districts where code = 'sqltest-calls-a';
+-- Items of A: I-LEAD (lead D1, cooperating D2 and D3, 10 days) and I-NOLEAD (no lead).
+insert into huying.items (district_id, code)
+select id, c from huying.districts cross join (values ('I-LEAD'), ('I-NOLEAD')) v (c) where code = 'sqltest-calls-a';
+insert into huying.item_revisions (district_id, item_id, revision, domain_id, title, lead_department_id,
+                                   cooperating_department_ids, resolve_limit, effective_from, source)
+select i.district_id, i.id, 1, dom.id, '路灯损坏', d1.id, array[d2.id, d3.id], 10, current_date - 1, 'import'
+  from huying.items i
+  join huying.districts d on d.id = i.district_id and d.code = 'sqltest-calls-a'
+  join huying.domains dom on dom.district_id = d.id and dom.code = 'DOM1'
+  join huying.units d1 on d1.district_id = d.id and d1.code = 'D1'
+  join huying.units d2 on d2.district_id = d.id and d2.code = 'D2'
+  join huying.units d3 on d3.district_id = d.id and d3.code = 'D3'
+ where i.code = 'I-LEAD';
+insert into huying.item_revisions (district_id, item_id, revision, domain_id, title, effective_from, source)
+select i.district_id, i.id, 1, dom.id, '无牵头部门事项', current_date - 1, 'import'
+  from huying.items i
+  join huying.districts d on d.id = i.district_id and d.code = 'sqltest-calls-a'
+  join huying.domains dom on dom.district_id = d.id and dom.code = 'DOM1'
+ where i.code = 'I-NOLEAD';
+-- A scenario of each: I-LEAD's with a 2-day limit, I-NOLEAD's for the "other item" check.
+insert into huying.scenarios (district_id, revision_id, seq, title, resolve_limit)
+select r.district_id, r.id, 1, case i.code when 'I-LEAD' then '主干道路灯' else '其他' end,
+       case i.code when 'I-LEAD' then 2 end
+  from huying.item_revisions r
+  join huying.items i on i.id = r.item_id
+  join huying.districts d on d.id = r.district_id and d.code = 'sqltest-calls-a';
+commit;
+
+select (select id from huying.districts where code = 'sqltest-calls-a') as da,
+       (select id from huying.districts where code = 'sqltest-calls-b') as db
+\gset
+select max(id) filter (where code = 'OFFICE') as a_office,
+       max(id) filter (where code = 'T1') as a_t1,
+       max(id) filter (where code = 'T2') as a_t2,
+       max(id) filter (where code = 'D1') as a_d1,
+       max(id) filter (where code = 'D2') as a_d2,
+       max(id) filter (where code = 'D3') as a_d3,
+       max(id) filter (where code = 'D4') as a_d4
+  from huying.units where district_id = :da
+\gset
+select max(id) filter (where code = 'OFFICE') as b_office,
+       max(id) filter (where code = 'T1') as b_t1
+  from huying.units where district_id = :db
+\gset
+select max(i.id) filter (where i.code = 'I-LEAD') as item_lead,
+       max(s.id) filter (where i.code = 'I-LEAD') as sc_lead,
+       max(s.id) filter (where i.code = 'I-NOLEAD') as sc_nolead
+  from huying.items i
+  join huying.item_revisions r on r.item_id = i.id
+  join huying.scenarios s on s.revision_id = r.id
+ where i.district_id = :da
+\gset
+
+-- Claims as the daemon sets them (auth.c builds the same shape).
+select json_build_object('sub', 'u-t1', 'role', 'township', 'unit_id', :a_t1, 'district', :da)::text as cl_t1,
+       json_build_object('sub', 'u-t2', 'role', 'township', 'unit_id', :a_t2, 'district', :da)::text as cl_t2,
+       json_build_object('sub', 'u-d1', 'role', 'department', 'unit_id', :a_d1, 'district', :da)::text as cl_d1,
+       json_build_object('sub', 'u-d2', 'role', 'department', 'unit_id', :a_d2, 'district', :da)::text as cl_d2,
+       json_build_object('sub', 'u-d3', 'role', 'department', 'unit_id', :a_d3, 'district', :da)::text as cl_d3,
+       json_build_object('sub', 'u-d4', 'role', 'department', 'unit_id', :a_d4, 'district', :da)::text as cl_d4,
+       json_build_object('sub', 'u-off', 'role', 'district', 'unit_id', :a_office, 'district', :da)::text as cl_dist,
+       json_build_object('sub', 'hotline', 'role', 'integration', 'unit_id', :a_office, 'district', :da,
+                         'system', '89000')::text as cl_int,
+       json_build_object('sub', 'other-sys', 'role', 'integration', 'unit_id', :a_office, 'district', :da,
+                         'system', '12345')::text as cl_int_other,
+       json_build_object('sub', 'hotline', 'role', 'integration', 'unit_id', :b_office, 'district', :db,
+                         'system', '89000')::text as cl_b_int,
+       json_build_object('sub', 'u-off', 'role', 'district', 'unit_id', :b_office, 'district', :db)::text as cl_b_dist,
+       extract(year from now() at time zone 'Asia/Shanghai')::integer as yr
+\gset
+
+-- ---- as the API role ----------------------------------------------------------------------
+\connect - huying_api
+begin;
+select plan(125);
+
+select is(current_user::text, 'huying_api', 'the checks run as huying_api');
+
+-- ---- api.deadlines: the default policy ---------------------------------------------------
+select set_config('huying.claims', :'cl_dist', true) \g /dev/null
+select is((select row(accept_by, resolve_by)::text from api.deadlines('urgent', null, '2026-03-02 09:00+08')),
+          row('2026-03-02 11:00+08'::timestamptz, '2026-03-05 09:00+08'::timestamptz)::text,
+          'deadlines: urgent accepts in 2 h and resolves in 3 days');
+select is((select resolve_by from api.deadlines('urgent', 10, '2026-03-02 09:00+08')), '2026-03-05 09:00+08'::timestamptz,
+          'deadlines: urgent keeps 3 days when the item allows 10');
+select is((select resolve_by from api.deadlines('urgent', 2, '2026-03-02 09:00+08')), '2026-03-04 09:00+08'::timestamptz,
+          'deadlines: urgent takes a stricter 2-day limit');
+select is((select row(accept_by, resolve_by)::text from api.deadlines('emergency', null, '2026-03-02 09:00+08')),
+          row('2026-03-02 09:30+08'::timestamptz, '2026-03-03 09:00+08'::timestamptz)::text,
+          'deadlines: emergency accepts in 30 min and resolves in 24 h');
+select is((select row(accept_by, resolve_by)::text from api.deadlines('normal', null, '2026-03-02 09:00+08')),
+          row('2026-03-02 17:00+08'::timestamptz, '2026-03-07 09:00+08'::timestamptz)::text,
+          'deadlines: normal accepts in 8 h (1 working day, wall-clock for now) and resolves in 5 days');
+select is((select resolve_by from api.deadlines('normal', 10, '2026-03-02 09:00+08')), '2026-03-12 09:00+08'::timestamptz,
+          'deadlines: normal resolves within the item''s own limit');
+
+-- ---- creation with auto-dispatch -------------------------------------------------------------
+select set_config('huying.claims', :'cl_t1', true) \g /dev/null
+select a.status as c1_status, a.etag as c1_etag, a.location as c1_loc, a.replayed as c1_replayed,
+       a.body as c1_body, a.body::jsonb ->> 'id' as c1
+  from api.call_create('{"title": "路灯不亮", "item_code": "I-LEAD", "urgency": "urgent",
+                         "reporter": {"name": "张三", "phone": "13812341234"}}'::jsonb, 'k-c1') a
+\gset
+select is(:c1_status, 201, 'call_create: a township''s call answers 201');
+select is(:'c1_replayed'::boolean, false, 'call_create: a fresh call is not a replay');
+select is(:'c1_etag'::text, '"1"', 'call_create: ETag is the version "1"');
+select is(:'c1_loc'::text, '/v1/calls/' || :c1, 'call_create: Location names the new call');
+select matches(:'c1_body'::jsonb ->> 'number', '^HY-[0-9]{4}-[0-9]{6}$', 'call_create: the number reads HY-<year>-<6 digits>');
+select is(:'c1_body'::jsonb ->> 'number', format('HY-%s-000001', :yr), 'call_create: the first call of the district is number 000001 of this year');
+select is(:'c1_body'::jsonb ->> 'status', 'dispatched', 'call_create: a call whose item has a lead is dispatched at once');
+select is((:'c1_body'::jsonb ->> 'township_id')::bigint, :a_t1::bigint, 'call_create: a township calls for itself');
+select is((:'c1_body'::jsonb ->> 'item_id')::bigint, :item_lead::bigint, 'call_create: item_code resolves to the item');
+select is((:'c1_body'::jsonb ->> 'item_revision')::integer, 1, 'call_create: the call keeps the revision in force');
+select is(:'c1_body'::jsonb ->> 'source', 'township', 'call_create: a township''s call has source township');
+select is(jsonb_array_length(:'c1_body'::jsonb -> 'orders'), 3, 'call_create: the answer lists the 3 orders');
+select results_eq(format('select department_id, role, status from huying.orders where call_id = %s order by id', :c1),
+                  format($$values (%s::bigint, 'lead'::text, 'dispatched'::text), (%s, 'cooperating', 'dispatched'),
+                                  (%s, 'cooperating', 'dispatched')$$, :a_d1, :a_d2, :a_d3),
+                  'call_create: one lead order to D1 and cooperating orders to D2 and D3');
+select is((select count(*) from huying.orders
+            where call_id = :c1 and accept_by = now() + interval '2 hours' and resolve_by = now() + interval '3 days'),
+          3::bigint, 'call_create: urgent orders accept within 2 h and resolve within min(3 days, item''s 10 days)');
+select is((select count(*) from huying.orders o, api.deadlines('urgent', 10, now()) dl
+            where o.call_id = :c1 and o.accept_by = dl.accept_by and o.resolve_by = dl.resolve_by),
+          3::bigint, 'call_create: the order deadlines are those of api.deadlines');
+select is((select count(*) from huying.orders where call_id = :c1 and district_id = :da and version = 1
+              and accepted_at is null and resolved_at is null and not overdue and rework_of is null),
+          3::bigint, 'call_create: the orders start fresh in the caller''s district');
+select is((select created_by_unit::text || '/' || created_by_sub from huying.calls where id = :c1),
+          :a_t1 || '/u-t1', 'call_create: the call records its creator unit and sub');
+
+-- A second call, with the scenario of I-LEAD (2 days): the next number, the stricter limit.
+select a.status as c2_status, a.body::jsonb ->> 'id' as c2, a.body::jsonb ->> 'number' as c2_number
+  from api.call_create(format('{"title": "主干道路灯全灭", "item_id": %s, "scenario_id": %s, "urgency": "urgent"}',
+                              :item_lead, :sc_lead)::jsonb, null) a
+\gset
+select is(:c2_status, 201, 'call_create: a call with a scenario answers 201');
+select is(:'c2_number'::text, format('HY-%s-000002', :yr), 'numbers: the second call gets the next number');
+select is((select scenario_id from huying.calls where id = :c2), :sc_lead::bigint, 'call_create: the call keeps its scenario');
+select is((select count(*) from huying.orders where call_id = :c2 and resolve_by = now() + interval '2 days'), 3::bigint,
+          'call_create: the scenario''s 2-day limit beats the policy''s 3 days');
+
+-- Triage: no item; an item without a lead; triage asked for.
+select a.status as c3_status, a.body::jsonb ->> 'id' as c3, a.body::jsonb ->> 'status' as c3_state,
+       a.body::jsonb ->> 'number' as c3_number
+  from api.call_create('{"title": "不知道归谁管"}'::jsonb, null) a
+\gset
+select is(:c3_status, 201, 'call_create: a call without an item answers 201');
+select is(:'c3_state'::text, 'triage', 'call_create: a call without an item waits in triage');
+select is(:'c3_number'::text, format('HY-%s-000003', :yr), 'numbers: the third call gets the third number');
+select is((select count(*) from huying.orders where call_id = :c3), 0::bigint, 'call_create: a call in triage has no orders');
+select is((select urgency from huying.calls where id = :c3), 'normal', 'call_create: urgency defaults to normal');
+select a.body::jsonb ->> 'id' as c4, a.body::jsonb ->> 'status' as c4_state
+  from api.call_create('{"title": "无牵头", "item_code": "I-NOLEAD"}'::jsonb, null) a
+\gset
+select is(:'c4_state'::text, 'triage', 'call_create: a call whose item has no lead waits in triage');
+select is((select count(*) from huying.orders where call_id = :c4), 0::bigint, 'call_create: ... and has no orders');
+select a.body::jsonb ->> 'id' as c5, a.body::jsonb ->> 'status' as c5_state
+  from api.call_create('{"title": "请区里分派", "item_code": "I-LEAD", "triage": true}'::jsonb, null) a
+\gset
+select is(:'c5_state'::text, 'triage', 'call_create: triage:true keeps a call with a lead in triage');
+select is((select count(*) from huying.orders where call_id = :c5), 0::bigint, 'call_create: ... and has no orders');
+
+-- What only the database can refuse.
+select throws_ok($$select * from api.call_create('{"title": "x", "item_code": "NO-SUCH-ITEM"}'::jsonb, null)$$,
+                 'HY422', null, 'call_create: an unknown item code is 422');
+select throws_ok(format($$select * from api.call_create('{"title": "x", "item_code": "I-LEAD", "scenario_id": %s}'::jsonb, null)$$,
+                        :sc_nolead),
+                 'HY422', null, 'call_create: a scenario of another item is 422');
+select throws_ok(format($$select * from api.call_create('{"title": "x", "township_id": %s}'::jsonb, null)$$, :a_t2),
+                 'HY422', null, 'call_create: a township naming a township_id is 422');
+select throws_ok(format($$select * from api.call_create('{"title": "x", "township_id": %s}'::jsonb, null)$$, :a_t1),
+                 'HY422', null, 'call_create: a township naming even its own township_id is 422');
+select is((select count(*) from huying.calls), 5::bigint, 'call_create: refused calls leave no row');
+
+-- ---- idempotency ---------------------------------------------------------------------------------
+select a.status as r1_status, a.replayed as r1_replayed, a.body as r1_body, a.location as r1_loc
+  from api.call_create('{"title": "路灯不亮", "item_code": "I-LEAD", "urgency": "urgent",
+                         "reporter": {"name": "张三", "phone": "13812341234"}}'::jsonb, 'k-c1') a
+\gset
+select is(:r1_status, 201, 'idempotency: the replay answers the stored 201');
+select is(:'r1_replayed'::boolean, true, 'idempotency: the replay is marked replayed');
+select is(:'r1_body'::text, :'c1_body', 'idempotency: the replay returns the stored body');
+select is(:'r1_loc'::text, :'c1_loc', 'idempotency: the replay returns the stored Location');
+select is((select count(*) from huying.calls), 5::bigint, 'idempotency: the replay creates no call');
+select throws_ok($$select * from api.call_create('{"title": "别的内容", "item_code": "I-LEAD"}'::jsonb, 'k-c1')$$,
+                 'HY422', null, 'idempotency: the same key with another body is 422');
+-- The key is scoped by sub: another township's identical request is its own call.
+select set_config('huying.claims', :'cl_t2', true) \g /dev/null
+select a.status as t2_status, a.replayed as t2_replayed, a.body::jsonb ->> 'id' as c6
+  from api.call_create('{"title": "路灯不亮", "item_code": "I-LEAD", "urgency": "urgent",
+                         "reporter": {"name": "张三", "phone": "13812341234"}}'::jsonb, 'k-c1') a
+\gset
+select ok(:t2_status = 201 and not :'t2_replayed'::boolean and :c6 <> :c1,
+          'idempotency: the same key under another sub creates another call');
+select is((select township_id from huying.calls where id = :c6), :a_t2::bigint, 'idempotency: ... for that township');
+
+-- ---- external_ref (integration) ---------------------------------------------------------------
+select set_config('huying.claims', :'cl_int', true) \g /dev/null
+select a.status as x1_status, a.body::jsonb ->> 'id' as x1, a.body as x1_body
+  from api.call_create('{"title": "热线来电", "township_code": "T2", "external_ref": {"system": "89000", "id": "RX-1"},
+                         "reporter": {"name": "李四", "phone": "13900001111"}}'::jsonb, null) a
+\gset
+select is(:x1_status, 201, 'external_ref: the hotline''s first post answers 201');
+select is(:'x1_body'::jsonb -> 'external_ref', '{"system": "89000", "id": "RX-1"}'::jsonb, 'external_ref: the call shows its external_ref');
+select is(:'x1_body'::jsonb ->> 'source', 'hotline', 'external_ref: an integration''s call has source hotline');
+select is((:'x1_body'::jsonb ->> 'township_id')::bigint, :a_t2::bigint, 'external_ref: township_code names the township');
+select is(:'x1_body'::jsonb -> 'reporter' ->> 'phone', '13900001111', 'external_ref: the integration gets its reporter data unmasked');
+select a.status as x2_status, a.replayed as x2_replayed, a.body::jsonb ->> 'id' as x2
+  from api.call_create('{"title": "热线来电（重发）", "township_code": "T2", "external_ref": {"system": "89000", "id": "RX-1"}}'::jsonb,
+                       null) a
+\gset
+select is(:x2_status, 200, 'external_ref: posting the same ticket again answers 200');
+select is(:x2, :x1, 'external_ref: ... with the existing call');
+select is(:'x2_replayed'::boolean, false, 'external_ref: ... which is not an idempotent replay');
+select is((select count(*) from huying.calls where external_id = 'RX-1'), 1::bigint, 'external_ref: no second row');
+-- District B's hotline posts the same ticket id: a call of its own, numbered in B.
+select set_config('huying.claims', :'cl_b_int', true) \g /dev/null
+select a.status as y1_status, a.body::jsonb ->> 'id' as y1, a.body::jsonb ->> 'number' as y1_number
+  from api.call_create('{"title": "热线来电", "township_code": "T1", "external_ref": {"system": "89000", "id": "RX-1"}}'::jsonb,
+                       null) a
+\gset
+select ok(:y1_status = 201 and :y1 <> :x1, 'external_ref: the same id in another district is a separate call');
+select is(:'y1_number'::text, format('HY-%s-000001', :yr), 'numbers: each district counts its own numbers');
+select set_config('huying.claims', :'cl_dist', true) \g /dev/null
+select is((select count(*) from huying.calls), 7::bigint, 'the district sees its 7 calls');
+select is((select count(distinct number) from huying.calls), 7::bigint, 'numbers: unique in the district');
+select is((select array_agg(number order by id) from huying.calls),
+          array(select format('HY-%s-%s', :yr, lpad(g::text, 6, '0')) from generate_series(1, 7) g),
+          'numbers: consecutive in creation order');
+
+-- ---- events ----------------------------------------------------------------------------------
+select is((select array_agg(type order by id) from huying.events where subject_type = 'call' and subject_id = :c1),
+          array['call.created', 'call.dispatched'], 'events: a dispatched call has call.created then call.dispatched');
+select is((select count(*) from huying.events where subject_type = 'call' and subject_id = :c1
+              and actor_unit_id = :a_t1 and actor_role = 'township' and actor_sub = 'u-t1'),
+          2::bigint, 'events: the township is the actor of both');
+select is((select data -> 'departments' from huying.events where subject_type = 'call' and subject_id = :c1
+              and type = 'call.dispatched'),
+          jsonb_build_array(:a_d1, :a_d2, :a_d3), 'events: call.dispatched names the departments, lead first');
+select is((select array_agg(type order by id) from huying.events where subject_type = 'call' and subject_id = :c3),
+          array['call.created'], 'events: a call in triage has call.created only');
+
+-- ---- visibility (RLS) ---------------------------------------------------------------------------
+select is((select count(*) from huying.orders), 9::bigint, 'district: sees every order of its district (3 calls x 3)');
+select set_config('huying.claims', :'cl_t1', true) \g /dev/null
+select is((select count(*) from huying.calls where id = :c1), 1::bigint, 'township T1 sees its call');
+select is((select count(*) from huying.calls), 5::bigint, 'township T1 sees its 5 calls only');
+select is((select count(*) from huying.orders where call_id = :c1), 3::bigint, 'township T1 sees the orders of its call');
+select is((select count(*) from huying.orders), 6::bigint, 'township T1 sees no order of another township''s call');
+select set_config('huying.claims', :'cl_t2', true) \g /dev/null
+select is((select count(*) from huying.calls where id = :c1), 0::bigint, 'township T2 does not see T1''s call');
+select is((select count(*) from huying.orders where call_id = :c1), 0::bigint, 'township T2 does not see the orders of T1''s call');
+select results_eq('select id from huying.calls order by id', format('values (%s::bigint), (%s)', :c6, :x1),
+                  'township T2 sees its own call and the hotline''s call for it');
+select set_config('huying.claims', :'cl_d2', true) \g /dev/null
+select is((select count(*) from huying.calls where id = :c1), 1::bigint, 'department D2 (cooperating) sees the call');
+select results_eq(format('select department_id from huying.orders where call_id = %s', :c1),
+                  format('values (%s::bigint)', :a_d2),
+                  'department D2 sees its own order only, not the lead''s or the other cooperating one');
+select results_eq('select id from huying.calls order by id', format('values (%s::bigint), (%s), (%s)', :c1, :c2, :c6),
+                  'department D2 sees exactly the calls behind its orders');
+select set_config('huying.claims', :'cl_d4', true) \g /dev/null
+select is((select count(*) from huying.calls), 0::bigint, 'department D4 without orders sees no call');
+select is((select count(*) from huying.orders), 0::bigint, 'department D4 without orders sees no order');
+select set_config('huying.claims', :'cl_int', true) \g /dev/null
+select results_eq('select id from huying.calls', format('values (%s::bigint)', :x1),
+                  'integration 89000 sees only the call its system posted');
+select set_config('huying.claims', :'cl_int_other', true) \g /dev/null
+select is((select count(*) from huying.calls), 0::bigint, 'integration of another system sees no call');
+select set_config('huying.claims', '', true) \g /dev/null
+select is((select count(*) from huying.calls), 0::bigint, 'no claims: calls shows no rows');
+select is((select count(*) from huying.orders), 0::bigint, 'no claims: orders shows no rows');
+select is((select count(*) from huying.call_counters), 0::bigint, 'no claims: call_counters shows no rows');
+select set_config('huying.claims', :'cl_b_dist', true) \g /dev/null
+select is((select count(*) from huying.calls where district_id = :da), 0::bigint, 'district B sees no call of district A');
+select is((select count(*) from huying.orders where district_id = :da), 0::bigint, 'district B sees no order of district A');
+select results_eq('select id from huying.calls', format('values (%s::bigint)', :y1), 'district B sees its own call only');
+
+-- ---- api.call_json: the reporter mask ---------------------------------------------------------
+select set_config('huying.claims', :'cl_d1', true) \g /dev/null
+select is((select api.call_json(c) -> 'reporter' ->> 'phone' from huying.calls c where id = :c1), '138****1234',
+          'call_json: a department sees the reporter phone masked');
+select is((select api.call_json(c) -> 'reporter' ->> 'name' from huying.calls c where id = :c1), '张三',
+          'call_json: ... and the reporter name');
+select is((select jsonb_array_length(api.call_json(c) -> 'orders') from huying.calls c where id = :c1), 1,
+          'call_json: a department''s view lists its own order only');
+select set_config('huying.claims', :'cl_t1', true) \g /dev/null
+select is((select api.call_json(c) -> 'reporter' ->> 'phone' from huying.calls c where id = :c1), '13812341234',
+          'call_json: the township sees the reporter phone unmasked');
+select is(api.mask_phone('13812341234'), '138****1234', 'mask_phone: 11 digits keep 3 + 4');
+
+-- ---- api.order_act ------------------------------------------------------------------------------
+select set_config('huying.claims', :'cl_dist', true) \g /dev/null
+select max(id) filter (where department_id = :a_d1) as o_lead,
+       max(id) filter (where department_id = :a_d2) as o_d2,
+       max(id) filter (where department_id = :a_d3) as o_d3
+  from huying.orders where call_id = :c1
+\gset
+
+select set_config('huying.claims', :'cl_d1', true) \g /dev/null
+select a.status as a1_status, a.etag as a1_etag, a.body as a1_body
+  from api.order_act(:o_lead, 'accept', '{}'::jsonb, null) a
+\gset
+select is(:a1_status, 200, 'order_act: the department accepts its dispatched order (200)');
+select is(:'a1_body'::jsonb ->> 'status', 'accepted', 'order_act: the order is accepted');
+select is(:'a1_etag'::text, '"2"', 'order_act: accepting bumps the version');
+select isnt(:'a1_body'::jsonb ->> 'accepted_at', null::text, 'order_act: accepted_at is set');
+select throws_ok(format($$select * from api.order_act(%s, 'accept', '{}', null)$$, :o_lead),
+                 'HY409', null, 'order_act: accepting an accepted order is 409');
+select throws_ok(format($$select * from api.order_act(%s, 'accept', '{}', null)$$, :o_d2),
+                 'HY404', null, 'order_act: a department cannot act on another department''s order (404)');
+select set_config('huying.claims', :'cl_t1', true) \g /dev/null
+select throws_ok(format($$select * from api.order_act(%s, 'accept', '{}', null)$$, :o_d2),
+                 'HY403', null, 'order_act: a township may never accept an order (403)');
+select set_config('huying.claims', :'cl_d2', true) \g /dev/null
+select throws_ok(format($$select * from api.order_act(%s, 'accept', '{}', '"99"')$$, :o_d2),
+                 'HY412', null, 'order_act: a stale If-Match is 412');
+select is((select status from huying.orders where id = :o_d2), 'dispatched', 'order_act: the refused acts left the order dispatched');
+
+-- The lead resolves first: the call stays dispatched.
+select set_config('huying.claims', :'cl_d1', true) \g /dev/null
+select a.status as l_status, a.body::jsonb ->> 'status' as l_state
+  from api.order_act(:o_lead, 'resolve', '{"resolution": "已更换灯泡"}'::jsonb, '"2"') a
+\gset
+select is(:l_status, 200, 'order_act: the lead resolves its accepted order (200)');
+select is(:'l_state'::text, 'resolved', 'order_act: the lead order is resolved');
+select is((select status from huying.calls where id = :c1), 'dispatched', 'settle: the call stays dispatched while cooperating orders are open');
+-- D2 resolves straight from dispatched: an implicit accept first.
+select set_config('huying.claims', :'cl_d2', true) \g /dev/null
+select a.status as r2_status, a.body as r2_body
+  from api.order_act(:o_d2, 'resolve', '{"resolution": "已配合"}'::jsonb, '"1"') a
+\gset
+select is(:r2_status, 200, 'order_act: resolving a dispatched order answers 200');
+select ok(:'r2_body'::jsonb ->> 'status' = 'resolved' and :'r2_body'::jsonb ->> 'accepted_at' is not null
+          and :'r2_body'::jsonb ->> 'resolved_at' is not null and :'r2_body'::jsonb ->> 'resolution' = '已配合',
+          'order_act: the order is resolved, with accepted_at, resolved_at and the resolution');
+select is((select status from huying.calls where id = :c1), 'dispatched', 'settle: one cooperating order open: the call stays dispatched');
+select throws_ok(format($$select * from api.order_act(%s, 'resolve', '{}', null)$$, :o_d2),
+                 'HY409', null, 'order_act: resolving a resolved order is 409');
+-- D3 resolves the last live order: the call is resolved.
+select set_config('huying.claims', :'cl_d3', true) \g /dev/null
+select a.status as r3_status from api.order_act(:o_d3, 'resolve', '{"resolution": "已恢复供电"}'::jsonb, null) a
+\gset
+select is(:r3_status, 200, 'order_act: the last cooperating order is resolved (200)');
+select set_config('huying.claims', :'cl_dist', true) \g /dev/null
+select is((select status from huying.calls where id = :c1), 'resolved', 'settle: every live order resolved: the call is resolved');
+select is((select version from huying.calls where id = :c1), 2, 'settle: resolving the call bumps its version');
+select is((select array_agg(type order by id) from huying.events where subject_type = 'order' and subject_id = :o_d2),
+          array['order.accepted', 'order.resolved'], 'events: resolving from dispatched writes order.accepted then order.resolved');
+select is((select data ->> 'implicit' from huying.events where subject_type = 'order' and subject_id = :o_d2
+              and type = 'order.accepted'), 'true', 'events: ... the accept marked implicit');
+select is((select array_agg(type order by id) from huying.events where subject_type = 'order' and subject_id = :o_lead),
+          array['order.accepted', 'order.resolved'], 'events: the lead order has order.accepted then order.resolved');
+select is((select array_agg(type order by id) from huying.events where subject_type = 'call' and subject_id = :c1),
+          array['call.created', 'call.dispatched', 'call.resolved'], 'events: the call''s timeline ends with call.resolved');
+select is((select actor_unit_id from huying.events where subject_type = 'call' and subject_id = :c1 and type = 'call.resolved'),
+          :a_d3::bigint, 'events: call.resolved names the department whose order settled the call');
+select is((select status from huying.calls where id = :c2), 'dispatched', 'settle: the other call is untouched');
+
+-- ---- who may create, what only integrations send, who reads a call's events ----------------
+select set_config('huying.claims', :'cl_d1', true) \g /dev/null
+select throws_ok($$select * from api.call_create('{"title": "部门呼叫"}'::jsonb, null)$$,
+                 'HY403', null, 'call_create: a department may not create calls (403)');
+select set_config('huying.claims', :'cl_t1', true) \g /dev/null
+select throws_ok($$select * from api.call_create('{"title": "x", "external_ref": {"system": "89000", "id": "T-1"}}'::jsonb, null)$$,
+                 'HY422', null, 'call_create: external_ref comes from integration tokens only (422)');
+select is((select array_agg(type order by id) from huying.events where subject_type = 'call' and subject_id = :c1),
+          array['call.created', 'call.dispatched', 'call.resolved'], 'events: the township reads its own call''s timeline');
+select set_config('huying.claims', :'cl_d4', true) \g /dev/null
+select is((select count(*) from huying.events where subject_type = 'call' and subject_id = :c1), 0::bigint,
+          'events: a department without an order on the call reads none of its events');
+select set_config('huying.claims', :'cl_d1', true) \g /dev/null
+select is((select count(*) from huying.events where subject_type = 'order' and subject_id = :o_lead), 2::bigint,
+          'events: the department reads its own order''s events');
+update huying.calls set status = 'closed' where id = :c1;
+select is((select status from huying.calls where id = :c1), 'resolved',
+          'rls: a department cannot change a call directly (no update policy for it)');
+
+select * from finish();
+rollback;
+
+-- ---- clean up (as the owner) ------------------------------------------------------------
+\connect - huying_owner
+begin;
+create temporary view sqltest_calls_d as
+  select id from huying.districts where code in ('sqltest-calls-a', 'sqltest-calls-b');
+delete from huying.events where district_id in (select id from sqltest_calls_d);
+delete from huying.orders where district_id in (select id from sqltest_calls_d);
+delete from huying.calls where district_id in (select id from sqltest_calls_d);
+delete from huying.call_counters where district_id in (select id from sqltest_calls_d);
+delete from huying.sla_policies where district_id in (select id from sqltest_calls_d);
+delete from huying.idempotency where district_id in (select id from sqltest_calls_d);
+delete from huying.scenarios where district_id in (select id from sqltest_calls_d);
+delete from huying.item_revisions where district_id in (select id from sqltest_calls_d);
+delete from huying.items where district_id in (select id from sqltest_calls_d);
+delete from huying.grids where district_id in (select id from sqltest_calls_d);
+delete from huying.units where district_id in (select id from sqltest_calls_d);
+delete from huying.domains where district_id in (select id from sqltest_calls_d);
+delete from huying.districts where id in (select id from sqltest_calls_d);
+commit;
