@@ -131,7 +131,7 @@ begin
     raise exception using errcode = 'HY403', message = format('the role %s may not %s a %s', auth.role(), p_action, p_entity);
   end if;
   raise exception using errcode = 'HY409',
-    message = format('cannot %s a %s that is %s', p_action, replace(p_entity, '_', ' '), p_from),
+    message = format('cannot %s this %s: it is %s', p_action, replace(p_entity, '_', ' '), p_from),
     detail = json_build_object('current_status', p_from)::text;
 end
 $$;

@@ -221,6 +221,12 @@ begin
 end
 $$;
 
+-- A timestamp as the API writes it: RFC 3339 with the +08:00 offset (DESIGN §5).
+create function api.ts(t timestamptz) returns text
+language sql immutable parallel safe as $$
+  select to_char(t at time zone 'Asia/Shanghai', 'YYYY-MM-DD"T"HH24:MI:SS"+08:00"')
+$$;
+
 -- Masks a phone number for a department's eyes: 13812341234 -> 138****1234.
 create function api.mask_phone(phone text) returns text
 language sql immutable parallel safe as $$
@@ -233,9 +239,9 @@ $$;
 create function api.order_json(o huying.orders) returns jsonb
 language sql stable as $$
   select jsonb_build_object('id', o.id, 'call_id', o.call_id, 'department_id', o.department_id, 'role', o.role,
-    'status', o.status, 'accept_by', o.accept_by, 'resolve_by', o.resolve_by, 'accepted_at', o.accepted_at,
-    'resolved_at', o.resolved_at, 'plan', o.plan, 'resolution', o.resolution, 'rework_of', o.rework_of,
-    'overdue', o.overdue, 'return_pending', o.return_pending, 'version', o.version, 'created_at', o.created_at)
+    'status', o.status, 'accept_by', api.ts(o.accept_by), 'resolve_by', api.ts(o.resolve_by), 'accepted_at', api.ts(o.accepted_at),
+    'resolved_at', api.ts(o.resolved_at), 'plan', o.plan, 'resolution', o.resolution, 'rework_of', o.rework_of,
+    'overdue', o.overdue, 'return_pending', o.return_pending, 'version', o.version, 'created_at', api.ts(o.created_at))
 $$;
 
 -- A call as the API shows it to the caller: reporter data masked for a department
@@ -253,7 +259,7 @@ language sql stable as $$
     'attachments', c.attachments,
     'external_ref', case when c.external_system is null then null
                          else jsonb_build_object('system', c.external_system, 'id', c.external_id) end,
-    'status', c.status, 'reported_at', c.reported_at, 'created_at', c.created_at, 'updated_at', c.updated_at,
+    'status', c.status, 'reported_at', api.ts(c.reported_at), 'created_at', api.ts(c.created_at), 'updated_at', api.ts(c.updated_at),
     'version', c.version,
     'orders', coalesce((select jsonb_agg(api.order_json(o) order by o.id) from huying.orders o where o.call_id = c.id), '[]'))
 $$;
@@ -333,6 +339,35 @@ begin
       errs := api.err(errs, null, case when body ? 'grid_code' then 'grid_code' else 'grid_id' end,
                       'names no grid cell of this township');
     end if;
+  end if;
+  -- nested values the daemon only type-checked
+  if jsonb_typeof(body -> 'reporter') = 'object' and (
+       exists (select 1 from jsonb_object_keys(body -> 'reporter') k where k not in ('name', 'phone'))
+       or char_length(body -> 'reporter' ->> 'name') > 50 or char_length(body -> 'reporter' ->> 'phone') > 32) then
+    errs := api.err(errs, null, 'reporter', 'is {name: up to 50 characters, phone: up to 32}');
+  end if;
+  if jsonb_typeof(body -> 'location') = 'object' and (
+       exists (select 1 from jsonb_object_keys(body -> 'location') k where k not in ('address', 'lat', 'lon'))
+       or char_length(body -> 'location' ->> 'address') > 200
+       or jsonb_typeof(coalesce(body -> 'location' -> 'lat', '0')) <> 'number'
+       or jsonb_typeof(coalesce(body -> 'location' -> 'lon', '0')) <> 'number'
+       or abs((body -> 'location' ->> 'lat')::numeric) > 90 or abs((body -> 'location' ->> 'lon')::numeric) > 180) then
+    errs := api.err(errs, null, 'location', 'is {address: up to 200 characters, lat: -90..90, lon: -180..180}');
+  end if;
+  if jsonb_typeof(body -> 'attachments') = 'array' and (
+       jsonb_array_length(body -> 'attachments') > 20
+       or exists (select 1 from jsonb_array_elements(body -> 'attachments') a
+                   where jsonb_typeof(a) <> 'object'
+                      or exists (select 1 from jsonb_object_keys(a) k where k not in ('url', 'name'))
+                      or coalesce(a ->> 'url', '') !~ '^https://[^[:space:]]+$' or char_length(a ->> 'url') > 2000
+                      or char_length(a ->> 'name') > 200)) then
+    errs := api.err(errs, null, 'attachments', 'up to 20 of {url: an https URL, name?: up to 200 characters}');
+  end if;
+  if jsonb_typeof(body -> 'external_ref') = 'object' and (
+       exists (select 1 from jsonb_object_keys(body -> 'external_ref') k where k not in ('system', 'id'))
+       or char_length(body -> 'external_ref' ->> 'id') not between 1 and 100
+       or (body -> 'external_ref' ? 'system' and body -> 'external_ref' ->> 'system' is distinct from auth.claims() ->> 'system')) then
+    errs := api.err(errs, null, 'external_ref', 'is {id: 1 to 100 characters, system?: the token''s own system}');
   end if;
   if body ? 'external_ref' and auth.role() <> 'integration' then
     errs := api.err(errs, null, 'external_ref', 'is set by integration tokens only (their system is the token''s)');

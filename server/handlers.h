@@ -37,4 +37,15 @@ void imports_units(http_req *r);
 void imports_grids(http_req *r);
 void imports_items(http_req *r);
 
+/* calls.c */
+void calls_create(http_req *r);
+void calls_list(http_req *r);
+void calls_get(http_req *r);
+
+/* orders.c */
+void orders_list(http_req *r);
+void orders_get(http_req *r);
+void orders_accept(http_req *r);
+void orders_resolve(http_req *r);
+
 #endif

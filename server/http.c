@@ -546,6 +546,41 @@ int http_list_query_or_reply(http_req *r, const char *const *names, const char *
 	return http_list_params_or_reply(r, values[0], values[1], limit_out, limit_len, cursor_json);
 }
 
+static int one_of(const char *v, const char *const *allowed)
+{
+	for (; *allowed; allowed++)
+		if (strcmp(v, *allowed) == 0)
+			return 1;
+	return 0;
+}
+
+int http_enum_filter_or_reply(http_req *r, const char *name, const char *v, const char *const *allowed)
+{
+	if (!v || one_of(v, allowed))
+		return 0;
+	buf e = {0}, m = {0};
+	buf_puts(&m, "must be one of:");
+	for (; *allowed; allowed++)
+		buf_printf(&m, " %s", *allowed);
+	json_error_add(&e, name, buf_str(&m));
+	http_problem(r, 422, "invalid filter", buf_str(&e));
+	buf_free(&e);
+	buf_free(&m);
+	return -1;
+}
+
+int http_id_filter_or_reply(http_req *r, const char *name, const char *v)
+{
+	if (!v)
+		return 0;
+	size_t n = strlen(v);
+	int ok = n >= 1 && n <= 15 && v[0] != '0' && strspn(v, "0123456789") == n;
+	if (ok)
+		return 0;
+	http_field_problem(r, name, "must be a positive integer", "invalid filter");
+	return -1;
+}
+
 int http_validate_or_reply(http_req *r, const json_field *fields)
 {
 	buf e = {0};

@@ -99,6 +99,11 @@ int http_list_params_or_reply(http_req *r, const char *limit_s, const char *curs
 int http_list_query_or_reply(http_req *r, const char *const *names, const char **values, char *limit_out,
 			     size_t limit_len, const char **cursor_json);
 
+/* Optional filters: an enum value (one of allowed, NULL-terminated) or an id (a positive
+ * integer). NULL passes; anything else is answered 422 naming the filter (returns -1). */
+int http_enum_filter_or_reply(http_req *r, const char *name, const char *v, const char *const *allowed);
+int http_id_filter_or_reply(http_req *r, const char *name, const char *v);
+
 /* Validates the parsed JSON body against fields; answers 422 naming each bad field. */
 int http_validate_or_reply(http_req *r, const json_field *fields);
 

@@ -311,6 +311,12 @@ static int check_field(const cJSON *c, const json_field *f, buf *errs)
 			return 1;
 		}
 		return 0;
+	case JF_ARRAY:
+		if (!cJSON_IsArray(c)) {
+			json_error_add(errs, f->name, "must be an array");
+			return 1;
+		}
+		return 0;
 	case JF_OBJECT:
 		if (!cJSON_IsObject(c)) {
 			json_error_add(errs, f->name, "must be an object");

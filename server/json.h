@@ -41,7 +41,7 @@ int json_scalar_array_len(const json_doc *d);
 int json_member_each_str(const json_doc *d, const char *key, int (*fn)(const char *s, void *arg), void *arg);
 
 /* Declarative checks of a request body (an object). */
-typedef enum { JF_STRING, JF_INT, JF_BOOL, JF_ENUM, JF_OBJECT } json_ftype;
+typedef enum { JF_STRING, JF_INT, JF_BOOL, JF_ENUM, JF_OBJECT, JF_ARRAY } json_ftype;
 
 typedef struct json_field {
 	const char *name;

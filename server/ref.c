@@ -62,43 +62,6 @@ static db_stmt st_grids_csv = DB_STMT(
 static const char *const unit_kinds[] = {"township", "department", "district_office", NULL};
 static const char *const grid_levels[] = {"township", "village", "grid", NULL};
 
-static int one_of(const char *v, const char *const *allowed)
-{
-	for (; *allowed; allowed++)
-		if (strcmp(v, *allowed) == 0)
-			return 1;
-	return 0;
-}
-
-/* Checks an optional enum filter; answers 422 naming it. */
-static int enum_filter_or_reply(http_req *r, const char *name, const char *v, const char *const *allowed)
-{
-	if (!v || one_of(v, allowed))
-		return 0;
-	buf e = {0}, m = {0};
-	buf_puts(&m, "must be one of:");
-	for (; *allowed; allowed++)
-		buf_printf(&m, " %s", *allowed);
-	json_error_add(&e, name, buf_str(&m));
-	http_problem(r, 422, "invalid filter", buf_str(&e));
-	buf_free(&e);
-	buf_free(&m);
-	return -1;
-}
-
-/* Checks an optional id filter (a positive integer); answers 422 naming it. */
-static int id_filter_or_reply(http_req *r, const char *name, const char *v)
-{
-	if (!v)
-		return 0;
-	size_t n = strlen(v);
-	int ok = n >= 1 && n <= 15 && v[0] != '0' && strspn(v, "0123456789") == n;
-	if (ok)
-		return 0;
-	http_field_problem(r, name, "must be a positive integer", "invalid filter");
-	return -1;
-}
-
 void ref_domains_list(http_req *r)
 {
 	static const char *const names[] = {"limit", "cursor", NULL};
@@ -118,7 +81,7 @@ void ref_units_list(http_req *r)
 	char limit[16];
 	const char *cursor;
 	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0 ||
-	    enum_filter_or_reply(r, "kind", v[2], unit_kinds) < 0)
+	    http_enum_filter_or_reply(r, "kind", v[2], unit_kinds) < 0)
 		return;
 	const char *params[] = {limit, cursor, v[2]};
 	http_reply_list(r, &st_units, &st_units_csv, "code,kind,name,parent_code,phone", params);
@@ -168,7 +131,8 @@ void ref_grids_list(http_req *r)
 	char limit[16];
 	const char *cursor;
 	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0 ||
-	    id_filter_or_reply(r, "parent_id", v[2]) < 0 || enum_filter_or_reply(r, "level", v[3], grid_levels) < 0)
+	    http_id_filter_or_reply(r, "parent_id", v[2]) < 0 ||
+	    http_enum_filter_or_reply(r, "level", v[3], grid_levels) < 0)
 		return;
 	const char *params[] = {limit, cursor, v[2], v[3]};
 	http_reply_list(r, &st_grids, &st_grids_csv, "code,level,name,parent_code", params);

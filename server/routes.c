@@ -33,6 +33,17 @@ const route route_table[] = {
 	{"POST", "/v1/list-changes/{id}/reject", list_changes_reject, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
 	{"POST", "/v1/list-changes/{id}/enact", list_changes_enact, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
 
+	{"POST", "/v1/calls", calls_create, ROLE_TOWNSHIP | ROLE_DISTRICT | ROLE_INTEGRATION, "calls:write",
+	 ROUTE_BODY},
+	{"GET", "/v1/calls", calls_list, ROLES_ALL, "calls:read", ROUTE_QUERY},
+	{"GET", "/v1/calls/{id}", calls_get, ROLES_ALL, "calls:read", 0},
+	{"GET", "/v1/orders", orders_list, ROLES_ALL, "calls:read", ROUTE_QUERY},
+	{"GET", "/v1/orders/{id}", orders_get, ROLES_ALL, "calls:read", 0},
+	{"POST", "/v1/orders/{id}/accept", orders_accept, ROLE_DEPARTMENT, "calls:write",
+	 ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
+	{"POST", "/v1/orders/{id}/resolve", orders_resolve, ROLE_DEPARTMENT, "calls:write",
+	 ROUTE_BODY | ROUTE_IF_MATCH},
+
 	{"POST", "/v1/imports/units", imports_units, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/grids", imports_grids, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/items", imports_items, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},

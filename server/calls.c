@@ -1,0 +1,96 @@
+/* calls: a township's call for help (呼叫) and the district's view of them (DESIGN §5 "Calls
+ * and dispatch"). Creating a call is one statement, api.call_create(): number, item revision,
+ * orders with deadlines or triage, events and the Idempotency-Key, in one transaction.
+ * Reads show each role what DESIGN §4 lets it see (row-level security), with reporter data
+ * masked for departments. */
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+
+static db_stmt st_create = DB_STMT("calls_create", "select * from api.call_create($1::jsonb, $2)", 2);
+static db_stmt st_get = DB_STMT("calls_get",
+				"select '\"' || c.version || '\"', api.call_json(c)::text from huying.calls c"
+				" where c.id = $1::bigint and c.district_id = (select auth.district())",
+				1);
+/* Newest first: the keyset is the id, descending. */
+static db_stmt st_list = DB_STMT(
+	"calls_list",
+	"select json_build_object('data', coalesce(json_agg(j order by id desc) filter (where rn <= $1::int), '[]'),"
+	" 'next_cursor', case when count(*) > $1::int"
+	"   then api.cursor(jsonb_build_array((array_agg(id order by id desc))[$1::int])) end)::text"
+	" from (select c.id, api.call_json(c) as j, row_number() over (order by c.id desc) as rn"
+	"   from huying.calls c where c.district_id = (select auth.district())"
+	"   and c.id < coalesce(($2::jsonb ->> 0)::bigint, 9223372036854775807)"
+	"   and ($3::text is null or c.status = $3::text)"
+	"   and ($4::bigint is null or c.township_id = $4::bigint)"
+	"   and ($5::bigint is null or c.item_id = $5::bigint)"
+	"   and ($6::text is null or c.urgency = $6::text)"
+	"   and ($7::text is null or c.source = $7::text)"
+	"   order by c.id desc limit $1::int + 1) p",
+	7);
+
+static int code_ok(const char *s)
+{
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
+}
+
+#define MAX_ID 9007199254740991LL
+
+void calls_create(http_req *r)
+{
+	static const char *const urgencies[] = {"normal", "urgent", "emergency", NULL};
+	static const char *const sources[] = {"township", "grid", "hotline", "district", NULL};
+	static const json_field fields[] = {
+		{"title", JF_STRING, 1, 1, 200, NULL, NULL, NULL},
+		{"description", JF_STRING, 0, 0, 4000, NULL, NULL, NULL},
+		{"urgency", JF_ENUM, 0, 0, 0, urgencies, NULL, NULL},
+		{"source", JF_ENUM, 0, 0, 0, sources, NULL, NULL},
+		{"item_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
+		{"item_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		{"scenario_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
+		{"township_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
+		{"township_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		{"grid_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
+		{"grid_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		{"location", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
+		{"reporter", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
+		{"attachments", JF_ARRAY, 0, 0, 0, NULL, NULL, NULL},
+		{"external_ref", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
+		{"reported_at", JF_STRING, 0, 20, 40, NULL, NULL, NULL},
+		{"triage", JF_BOOL, 0, 0, 0, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	const char *params[] = {r->body, r->idem_key};
+	http_answer(r, &st_create, params);
+}
+
+void calls_get(http_req *r)
+{
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id};
+	http_answer(r, &st_get, params);
+}
+
+void calls_list(http_req *r)
+{
+	static const char *const names[] = {"limit",   "cursor",  "status", "township_id",
+					    "item_id", "urgency", "source", NULL};
+	static const char *const statuses[] = {"triage", "dispatched", "resolved", "closed", "cancelled", NULL};
+	static const char *const urgencies[] = {"normal", "urgent", "emergency", NULL};
+	static const char *const sources[] = {"township", "grid", "hotline", "district", NULL};
+	const char *v[7];
+	char limit[16];
+	const char *cursor;
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0 ||
+	    http_enum_filter_or_reply(r, "status", v[2], statuses) < 0 ||
+	    http_id_filter_or_reply(r, "township_id", v[3]) < 0 || http_id_filter_or_reply(r, "item_id", v[4]) < 0 ||
+	    http_enum_filter_or_reply(r, "urgency", v[5], urgencies) < 0 ||
+	    http_enum_filter_or_reply(r, "source", v[6], sources) < 0)
+		return;
+	const char *params[] = {limit, cursor, v[2], v[3], v[4], v[5], v[6]};
+	http_answer(r, &st_list, params);
+}

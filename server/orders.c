@@ -1,0 +1,75 @@
+/* orders: linkage work orders (联动工单). A department reads its inbox, signs for an order
+ * and resolves it; resolving the last live order resolves the call (api.call_settle). The
+ * allowed steps are rows of huying.transitions, checked by api.order_act(). */
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+
+static db_stmt st_get = DB_STMT("orders_get",
+				"select '\"' || o.version || '\"', api.order_json(o)::text from huying.orders o"
+				" where o.id = $1::bigint and o.district_id = (select auth.district())",
+				1);
+/* The inbox: newest first, the keyset is the id, descending (index orders_inbox). */
+static db_stmt st_list = DB_STMT(
+	"orders_list",
+	"select json_build_object('data', coalesce(json_agg(j order by id desc) filter (where rn <= $1::int), '[]'),"
+	" 'next_cursor', case when count(*) > $1::int"
+	"   then api.cursor(jsonb_build_array((array_agg(id order by id desc))[$1::int])) end)::text"
+	" from (select o.id, api.order_json(o) as j, row_number() over (order by o.id desc) as rn"
+	"   from huying.orders o where o.district_id = (select auth.district())"
+	"   and o.id < coalesce(($2::jsonb ->> 0)::bigint, 9223372036854775807)"
+	"   and ($3::text is null or o.status = $3::text)"
+	"   and ($4::bigint is null or o.department_id = $4::bigint)"
+	"   and ($5::bigint is null or o.call_id = $5::bigint)"
+	"   order by o.id desc limit $1::int + 1) p",
+	5);
+static db_stmt st_act = DB_STMT("orders_act", "select * from api.order_act($1::bigint, $2, $3::jsonb, $4)", 4);
+
+void orders_list(http_req *r)
+{
+	static const char *const names[] = {"limit", "cursor", "status", "department_id", "call_id", NULL};
+	static const char *const statuses[] = {"dispatched", "accepted", "resolved", "returned", "cancelled", NULL};
+	const char *v[5];
+	char limit[16];
+	const char *cursor;
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0 ||
+	    http_enum_filter_or_reply(r, "status", v[2], statuses) < 0 ||
+	    http_id_filter_or_reply(r, "department_id", v[3]) < 0 || http_id_filter_or_reply(r, "call_id", v[4]) < 0)
+		return;
+	const char *params[] = {limit, cursor, v[2], v[3], v[4]};
+	http_answer(r, &st_list, params);
+}
+
+void orders_get(http_req *r)
+{
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id};
+	http_answer(r, &st_get, params);
+}
+
+static void act(http_req *r, const char *action, const json_field *fields)
+{
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id, action, r->body, http_get_header(r, "If-Match")};
+	http_answer(r, &st_act, params);
+}
+
+void orders_accept(http_req *r)
+{
+	static const json_field fields[] = {{NULL, 0, 0, 0, 0, NULL, NULL, NULL}};
+	act(r, "accept", fields);
+}
+
+void orders_resolve(http_req *r)
+{
+	static const json_field fields[] = {
+		{"resolution", JF_STRING, 1, 1, 4000, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	act(r, "resolve", fields);
+}
