@@ -343,11 +343,13 @@ begin
   -- nested values the daemon only type-checked
   if jsonb_typeof(body -> 'reporter') = 'object' and (
        exists (select 1 from jsonb_object_keys(body -> 'reporter') k where k not in ('name', 'phone'))
+       or exists (select 1 from jsonb_each(body -> 'reporter') e where jsonb_typeof(e.value) <> 'string')
        or char_length(body -> 'reporter' ->> 'name') > 50 or char_length(body -> 'reporter' ->> 'phone') > 32) then
     errs := api.err(errs, null, 'reporter', 'is {name: up to 50 characters, phone: up to 32}');
   end if;
   if jsonb_typeof(body -> 'location') = 'object' and (
        exists (select 1 from jsonb_object_keys(body -> 'location') k where k not in ('address', 'lat', 'lon'))
+       or jsonb_typeof(coalesce(body -> 'location' -> 'address', '""')) <> 'string'
        or char_length(body -> 'location' ->> 'address') > 200
        or jsonb_typeof(coalesce(body -> 'location' -> 'lat', '0')) <> 'number'
        or jsonb_typeof(coalesce(body -> 'location' -> 'lon', '0')) <> 'number'
@@ -360,6 +362,7 @@ begin
                    where jsonb_typeof(a) <> 'object'
                       or exists (select 1 from jsonb_object_keys(a) k where k not in ('url', 'name'))
                       or coalesce(a ->> 'url', '') !~ '^https://[^[:space:]]+$' or char_length(a ->> 'url') > 2000
+                      or jsonb_typeof(coalesce(a -> 'name', '""')) <> 'string'
                       or char_length(a ->> 'name') > 200)) then
     errs := api.err(errs, null, 'attachments', 'up to 20 of {url: an https URL, name?: up to 200 characters}');
   end if;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dates.h"
 #include "handlers.h"
 
 static db_stmt st_create = DB_STMT("calls_create", "select * from api.call_create($1::jsonb, $2)", 2);
@@ -57,7 +58,8 @@ void calls_create(http_req *r)
 		{"reporter", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
 		{"attachments", JF_ARRAY, 0, 0, 0, NULL, NULL, NULL},
 		{"external_ref", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
-		{"reported_at", JF_STRING, 0, 20, 40, NULL, NULL, NULL},
+		{"reported_at", JF_STRING, 0, 20, 40, NULL, dates_check_timestamp,
+		 "must be an RFC 3339 timestamp with an offset"},
 		{"triage", JF_BOOL, 0, 0, 0, NULL, NULL, NULL},
 		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 	};

@@ -6,6 +6,10 @@
  * Shaped to serve as a json_field check. */
 int dates_check(const char *s);
 
+/* 0 when s is an RFC 3339 timestamp with an offset (2026-01-05T08:42:13+08:00, fractions
+ * and Z allowed) on a real date, else -1. Shaped to serve as a json_field check. */
+int dates_check_timestamp(const char *s);
+
 /* Today in Asia/Shanghai (UTC+8 all year: China has no daylight saving) as YYYY-MM-DD. */
 void dates_today(char out[11]);
 

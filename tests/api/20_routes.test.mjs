@@ -37,7 +37,14 @@ before(async () => {
     check: false,
   });
   assert.equal(lc.status, 201, lc.text);
-  x = { unit: X.office, item, listChange: lc.json.id };
+  const call = await request(d, 'POST', '/v1/calls', {
+    token: tokenFor(d, X, 'township'),
+    body: { title: 'routes test', item_code: 'ZRZY-01' },
+    check: false,
+  });
+  assert.equal(call.status, 201, call.text);
+  const lead = call.json.orders.find((o) => o.role === 'lead');
+  x = { unit: X.office, item, listChange: lc.json.id, call: call.json.id, order: lead.id };
 });
 after(async () => { await d.stop(); });
 
@@ -64,6 +71,14 @@ function sample(route) {
     'POST /v1/list-changes/{id}/enact': {
       path: `/v1/list-changes/${x.listChange}/enact`, body: { city_ref: 'YT-1', effective_from: '2099-02-01' },
     },
+    'POST /v1/calls': { path: '/v1/calls', body: { title: 'never', item_code: 'NOPE-99' } },
+    'GET /v1/calls': { path: '/v1/calls' },
+    // made by X's township (TS-NCS) for ZRZY-01, whose lead is X's department (CD-ZRZY)
+    'GET /v1/calls/{id}': { path: `/v1/calls/${x.call}`, visibleTo: ['township', 'department', 'district'] },
+    'GET /v1/orders': { path: '/v1/orders' },
+    'GET /v1/orders/{id}': { path: `/v1/orders/${x.order}`, visibleTo: ['township', 'department', 'district'] },
+    'POST /v1/orders/{id}/accept': { path: `/v1/orders/${x.order}/accept`, body: {} },
+    'POST /v1/orders/{id}/resolve': { path: `/v1/orders/${x.order}/resolve`, body: { resolution: 'never' } },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
     'POST /v1/imports/items': { path: '/v1/imports/items?dry_run=true', body: '', ct: 'application/x-ndjson' },
@@ -115,9 +130,9 @@ describe('every route that needs a token', () => {
   test('a token whose scope does not name the route\'s scope: 403', async () => {
     for (const route of AUTH_ROUTES.filter((r) => r.scope)) {
       const s = sample(route);
-      const r = await send(route, s, tokenFor(d, X, route.roles[0], { scope: 'calls:read something:else' }));
+      const r = await send(route, s, tokenFor(d, X, route.roles[0], { scope: 'webhooks:manage something:else' }));
       expectProblem(r, 403, "the token's scope does not cover this route");
-      const ok = await send(route, s, tokenFor(d, X, route.roles[0], { scope: `calls:read ${route.scope}` }));
+      const ok = await send(route, s, tokenFor(d, X, route.roles[0], { scope: `webhooks:manage ${route.scope}` }));
       assert.notEqual(ok.status, 403, `${route.method} ${route.path}: ${ok.text.slice(0, 300)}`);
     }
   });
