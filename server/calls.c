@@ -65,6 +65,17 @@ void calls_create(http_req *r)
 	};
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
+	/* A reference by id or by code, never both: they could name two different things. */
+	static const char *const pairs[][2] = {
+		{"township_id", "township_code"}, {"item_id", "item_code"}, {"grid_id", "grid_code"}};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		if (json_member_type(r->json, pairs[i][0]) != JT_MISSING &&
+		    json_member_type(r->json, pairs[i][1]) != JT_MISSING) {
+			http_field_problem(r, pairs[i][1], "give the id or the code, not both",
+					   "the body has invalid fields");
+			return;
+		}
+	}
 	const char *params[] = {r->body, r->idem_key};
 	http_answer(r, &st_create, params);
 }
