@@ -282,7 +282,7 @@ declare
   parent bigint;
   u huying.units;
 begin
-  if prior is not null then
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
     return next prior;
     return;
   end if;

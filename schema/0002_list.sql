@@ -823,7 +823,7 @@ declare
   res record;
   c huying.list_changes;
 begin
-  if prior is not null then
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
     return next prior;
     return;
   end if;
@@ -880,7 +880,7 @@ begin
     raise exception using errcode = 'HY404', message = format('no list change %s', p_id);
   end if;
   prior := api.idem_begin(idem_key, route || '#' || p_id, body);
-  if prior is not null then
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
     return next prior;
     return;
   end if;

@@ -289,7 +289,7 @@ declare
   dept bigint;
   errs jsonb;
 begin
-  if prior is not null then
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
     return next prior;
     return;
   end if;
@@ -466,9 +466,12 @@ revoke execute on function api.call_settle(bigint) from public;
 -- accept | resolve an order (the department it was sent to). Resolving a dispatched order
 -- accepts it first (both events are written). When every live order of a call is resolved
 -- and it has a live lead order, the call is resolved.
-create function api.order_act(p_id bigint, p_action text, body jsonb, if_match text) returns setof api.answer
+create function api.order_act(p_id bigint, p_action text, body jsonb, if_match text, idem_key text default null)
+returns setof api.answer
 language plpgsql volatile as $$
 declare
+  route text := format('POST /v1/orders/{id}/%s#%s', p_action, p_id);
+  prior api.answer;
   o huying.orders;
   next_status text;
 begin
@@ -476,6 +479,11 @@ begin
   select * into o from huying.orders where id = p_id and district_id = auth.district() for update;
   if o.id is null then
     raise exception using errcode = 'HY404', message = format('no order %s', p_id);
+  end if;
+  prior := api.idem_begin(idem_key, route, body);
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+    return next prior;
+    return;
   end if;
   if if_match is not null and if_match <> '"' || o.version || '"' then
     raise exception using errcode = 'HY412', message = format('the order is at version %s', o.version);
@@ -495,7 +503,7 @@ begin
   if next_status = 'resolved' then
     perform api.call_settle(o.call_id);
   end if;
-  return next row(200, '"' || o.version || '"', null, api.order_json(o)::text, false)::api.answer;
+  return next api.idem_finish(idem_key, route, row(200, '"' || o.version || '"', null, api.order_json(o)::text, false)::api.answer);
 end
 $$;
 

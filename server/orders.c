@@ -24,7 +24,7 @@ static db_stmt st_list = DB_STMT(
 	"   and ($5::bigint is null or o.call_id = $5::bigint)"
 	"   order by o.id desc limit $1::int + 1) p",
 	5);
-static db_stmt st_act = DB_STMT("orders_act", "select * from api.order_act($1::bigint, $2, $3::jsonb, $4)", 4);
+static db_stmt st_act = DB_STMT("orders_act", "select * from api.order_act($1::bigint, $2, $3::jsonb, $4, $5)", 5);
 
 void orders_list(http_req *r)
 {
@@ -55,7 +55,7 @@ static void act(http_req *r, const char *action, const json_field *fields)
 		return;
 	char id[24];
 	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
-	const char *params[] = {id, action, r->body, http_get_header(r, "If-Match")};
+	const char *params[] = {id, action, r->body, http_get_header(r, "If-Match"), r->idem_key};
 	http_answer(r, &st_act, params);
 }
 

@@ -392,10 +392,16 @@ describe('the inbox and the orders', () => {
   });
 
   test('a cooperating department resolves from dispatched: 200 resolved; the call stays dispatched', async () => {
-    const r = await act('zf', ids.orders1.zf, 'resolve', { resolution: '已协助拆除硬化地面。' }, { headers: { 'if-match': '"1"' } });
+    const key = { 'if-match': '"1"', 'idempotency-key': 'resolve-zf-1' };
+    const r = await act('zf', ids.orders1.zf, 'resolve', { resolution: '已协助拆除硬化地面。' }, { headers: key });
     assert.equal(r.status, 200, r.text);
     assert.deepEqual([r.json.status, r.json.resolution, r.json.version], ['resolved', '已协助拆除硬化地面。', 2]);
     assert.ok(r.json.accepted_at && r.json.resolved_at, 'accepted implicitly');
+    // a retry with the same Idempotency-Key gets the stored answer, not a 409
+    const again = await act('zf', ids.orders1.zf, 'resolve', { resolution: '已协助拆除硬化地面。' }, { headers: key });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(again.headers['idempotency-replayed'], 'true');
+    assert.deepEqual(again.json, r.json);
     expectProblem(await act('zf', ids.orders1.zf, 'resolve', { resolution: '再次' }), 409);
     assert.equal((await call(ids.call1)).json.status, 'dispatched');
   });
