@@ -101,7 +101,8 @@ insert into huying.transitions values
   ('call',  'dispatched', 'dispatch', 'district',   'dispatched'),
   ('order', 'dispatched', 'accept',   'department', 'accepted'),
   ('order', 'dispatched', 'resolve',  'department', 'resolved'),
-  ('order', 'accepted',   'resolve',  'department', 'resolved');
+  ('order', 'accepted',   'resolve',  'department', 'resolved'),
+  ('call',  'resolved',   'confirm',  'township',   'closed');
 
 select huying.protect(t) from unnest(array['huying.sla_policies', 'huying.calls', 'huying.call_counters',
   'huying.orders']::regclass[]) t;
@@ -505,6 +506,176 @@ begin
   end if;
   return next api.idem_finish(idem_key, route, row(200, '"' || o.version || '"', null, api.order_json(o)::text, false)::api.answer);
 end
+$$;
+
+-- Dispatches a call (the district office): from triage, or adding orders to a dispatched
+-- call. Sets the item if the call has none (once). Keeps exactly one live lead order and at
+-- most one live order per department. body: {item_id | item_code?, orders: [{department_id |
+-- department_code, role: lead | cooperating, resolve_by?}]}.
+create function api.call_dispatch(p_id bigint, body jsonb, if_match text, idem_key text default null)
+returns setof api.answer
+language plpgsql volatile as $$
+declare
+  d bigint := auth.district();
+  route text := format('POST /v1/calls/{id}/dispatch#%s', p_id);
+  prior api.answer;
+  c huying.calls;
+  itm huying.items;
+  rev huying.item_revisions;
+  o jsonb;
+  i integer := 0;
+  dept huying.units;
+  errs jsonb;
+  leads integer := 0;
+  dl record;
+  due timestamptz;
+  depts bigint[] := '{}';
+begin
+  perform api.may('call', 'dispatch');
+  select * into c from huying.calls where id = p_id and district_id = d for update;
+  if c.id is null then
+    raise exception using errcode = 'HY404', message = format('no call %s', p_id);
+  end if;
+  prior := api.idem_begin(idem_key, route, body);
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+    return next prior;
+    return;
+  end if;
+  if if_match is not null and if_match <> '"' || c.version || '"' then
+    raise exception using errcode = 'HY412', message = format('the call is at version %s', c.version);
+  end if;
+  perform api.transition('call', c.status, 'dispatch');
+  -- the item: set once
+  if body ? 'item_id' or body ? 'item_code' then
+    select it.* into itm from huying.items it
+     where it.district_id = d and (it.id = (body ->> 'item_id')::numeric::bigint or it.code = body ->> 'item_code');
+    if c.item_id is not null and itm.id is distinct from c.item_id then
+      errs := api.err(errs, null, case when body ? 'item_code' then 'item_code' else 'item_id' end, 'the call''s item is already set');
+    elsif itm.id is not null then
+      select r.* into rev from huying.item_revisions r
+       where r.item_id = itm.id and r.effective_from <= api.today() and (r.effective_to is null or r.effective_to > api.today())
+       order by r.effective_from desc, r.revision desc limit 1;
+    end if;
+    if rev.id is null and errs is null then
+      errs := api.err(errs, null, case when body ? 'item_code' then 'item_code' else 'item_id' end, 'names no item in force in this district');
+    end if;
+  elsif c.item_id is not null then
+    select r.* into rev from huying.item_revisions r where r.item_id = c.item_id and r.revision = c.item_revision;
+  end if;
+  -- the orders
+  for o in select jsonb_array_elements(body -> 'orders') loop
+    i := i + 1;
+    select u.* into dept from huying.units u
+     where u.district_id = d and u.kind = 'department'
+       and (u.id = (o ->> 'department_id')::numeric::bigint or u.code = o ->> 'department_code');
+    if jsonb_typeof(o) <> 'object'
+       or exists (select 1 from jsonb_object_keys(o) k where k not in ('department_id', 'department_code', 'role', 'resolve_by'))
+       or (o ? 'department_id' and o ? 'department_code')
+       or coalesce(o ->> 'role', '') not in ('lead', 'cooperating') then
+      errs := api.err(errs, null, format('orders[%s]', i - 1), 'is {department_id | department_code, role: lead | cooperating, resolve_by?}');
+    elsif dept.id is null then
+      errs := api.err(errs, null, format('orders[%s].department', i - 1), 'names no department of this district');
+    elsif dept.id = any(depts) or exists (select 1 from huying.orders x where x.call_id = c.id and x.department_id = dept.id
+                                              and x.status not in ('returned', 'cancelled')) then
+      errs := api.err(errs, null, format('orders[%s].department', i - 1), 'already has a live order on this call');
+    elsif o ? 'resolve_by' and (jsonb_typeof(o -> 'resolve_by') <> 'string'
+                                or (o ->> 'resolve_by') !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$') then
+      errs := api.err(errs, null, format('orders[%s].resolve_by', i - 1), 'must be an RFC 3339 timestamp with an offset');
+    end if;
+    depts := depts || dept.id;
+    leads := leads + (o ->> 'role' = 'lead')::integer;
+  end loop;
+  if i = 0 then
+    errs := api.err(errs, null, 'orders', 'names at least one department');
+  end if;
+  if leads + (select count(*) from huying.orders x where x.call_id = c.id and x.role = 'lead'
+                and x.status not in ('returned', 'cancelled'))::integer <> 1 then
+    errs := api.err(errs, null, 'orders', 'the call must end with exactly one live lead order');
+  end if;
+  if errs is not null then
+    raise exception using errcode = 'HY422', message = 'the dispatch has invalid fields',
+      detail = jsonb_build_object('errors', (select jsonb_agg(e - 'line') from jsonb_array_elements(errs) e))::text;
+  end if;
+  select * into dl from api.deadlines(c.urgency, rev.resolve_limit, now());
+  i := 0;
+  for o in select jsonb_array_elements(body -> 'orders') loop
+    i := i + 1;
+    due := coalesce((o ->> 'resolve_by')::timestamptz, dl.resolve_by);
+    if due <= now() then
+      raise exception using errcode = 'HY422', message = 'resolve_by is in the past',
+        detail = jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', format('orders[%s].resolve_by', i - 1),
+                                    'message', 'must be in the future')))::text;
+    end if;
+    insert into huying.orders (district_id, call_id, department_id, role, status, accept_by, resolve_by)
+    values (d, c.id, depts[i], o ->> 'role', 'dispatched', dl.accept_by, due);
+  end loop;
+  update huying.calls set status = 'dispatched', item_id = coalesce(c.item_id, itm.id),
+         item_revision = coalesce(c.item_revision, rev.revision), version = version + 1, updated_at = now()
+   where id = c.id returning * into c;
+  perform api.event('call', c.id, 'call.dispatched', jsonb_build_object('departments', to_jsonb(depts), 'item_id', c.item_id));
+  return next api.idem_finish(idem_key, route,
+    row(200, '"' || c.version || '"', null, api.call_json(c)::text, false)::api.answer);
+end
+$$;
+
+-- The township confirms that its resolved call's matter is solved: the call closes.
+create function api.call_confirm(p_id bigint, if_match text, idem_key text default null) returns setof api.answer
+language plpgsql volatile as $$
+declare
+  route text := format('POST /v1/calls/{id}/confirm#%s', p_id);
+  prior api.answer;
+  c huying.calls;
+  next_status text;
+begin
+  perform api.may('call', 'confirm');
+  select * into c from huying.calls x where x.id = p_id and x.district_id = auth.district() and x.township_id = auth.unit();
+  if c.id is null then
+    raise exception using errcode = 'HY404', message = format('no call %s', p_id);
+  end if;
+  prior := api.idem_begin(idem_key, route, '{}');
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+    return next prior;
+    return;
+  end if;
+  if if_match is not null and if_match <> '"' || c.version || '"' then
+    raise exception using errcode = 'HY412', message = format('the call is at version %s', c.version);
+  end if;
+  next_status := api.transition('call', c.status, 'confirm');
+  perform api.call_close(c.id, c.version);
+  select * into c from huying.calls where id = p_id;
+  return next api.idem_finish(idem_key, route,
+    row(200, '"' || c.version || '"', null, api.call_json(c)::text, false)::api.answer);
+end
+$$;
+
+-- Closes a resolved call for the township that confirmed it (calls_update lets only the
+-- district office write calls, so this one step runs as the owner, checked above).
+create function api.call_close(p_id bigint, p_version integer) returns void
+language plpgsql volatile security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+  update huying.calls set status = 'closed', version = version + 1, updated_at = now()
+   where id = p_id and status = 'resolved' and version = p_version
+     and district_id = auth.district() and township_id = auth.unit() and auth.role() = 'township';
+  if found then
+    perform api.event('call', p_id, 'call.closed', '{}');
+  end if;
+end
+$$;
+revoke execute on function api.call_close(bigint, integer) from public;
+
+-- A call's timeline: its events and those of its orders the caller may see, in order. The
+-- token's sub of each actor is shown to the district office only (DESIGN §3).
+create function api.event_json(e huying.events) returns jsonb
+language sql stable as $$
+  select jsonb_build_object('id', e.id, 'type', e.type,
+    'subject', jsonb_build_object('type', e.subject_type, 'id', e.subject_id),
+    'actor', jsonb_build_object('unit_id', e.actor_unit_id,
+                                'unit_name', (select u.name from huying.units u where u.id = e.actor_unit_id),
+                                'role', e.actor_role)
+             || case when auth.role() = 'district' then jsonb_build_object('sub', e.actor_sub) else '{}' end,
+    'data', e.data, 'created_at', api.ts(e.created_at))
 $$;
 
 grant usage on type api.answer to huying_api;

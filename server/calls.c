@@ -31,6 +31,23 @@ static db_stmt st_list = DB_STMT(
 	"   order by c.id desc limit $1::int + 1) p",
 	7);
 
+static db_stmt st_dispatch =
+	DB_STMT("calls_dispatch", "select * from api.call_dispatch($1::bigint, $2::jsonb, $3, $4)", 4);
+static db_stmt st_confirm = DB_STMT("calls_confirm", "select * from api.call_confirm($1::bigint, $2, $3)", 3);
+/* The timeline, oldest first: the call's events and its orders' (those the caller may see). */
+static db_stmt st_events = DB_STMT(
+	"calls_events",
+	"select json_build_object('data', coalesce(json_agg(v.j order by v.id) filter (where v.rn <= $2::int), '[]'),"
+	" 'next_cursor', case when count(v.j) > $2::int"
+	"   then api.cursor(jsonb_build_array((array_agg(v.id order by v.id))[$2::int])) end)::text"
+	" from huying.calls c left join lateral (select e.id, api.event_json(e) as j, row_number() over (order by e.id) as rn"
+	"   from huying.events e where e.district_id = c.district_id"
+	"   and ((e.subject_type = 'call' and e.subject_id = c.id)"
+	"        or (e.subject_type = 'order' and e.subject_id in (select o.id from huying.orders o where o.call_id = c.id)))"
+	"   and e.id > coalesce(($3::jsonb ->> 0)::bigint, 0) order by e.id limit $2::int + 1) v on true"
+	" where c.id = $1::bigint and c.district_id = (select auth.district()) group by c.id",
+	3);
+
 static int code_ok(const char *s)
 {
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
@@ -106,4 +123,50 @@ void calls_list(http_req *r)
 		return;
 	const char *params[] = {limit, cursor, v[2], v[3], v[4], v[5], v[6]};
 	http_answer(r, &st_list, params);
+}
+
+void calls_dispatch(http_req *r)
+{
+	static const json_field fields[] = {
+		{"item_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
+		{"item_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		{"orders", JF_ARRAY, 1, 0, 0, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	if (json_member_type(r->json, "item_id") != JT_MISSING &&
+	    json_member_type(r->json, "item_code") != JT_MISSING) {
+		http_field_problem(r, "item_code", "give the id or the code, not both", "the body has invalid fields");
+		return;
+	}
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id, r->body, http_get_header(r, "If-Match"), r->idem_key};
+	http_answer(r, &st_dispatch, params);
+}
+
+void calls_confirm(http_req *r)
+{
+	static const json_field fields[] = {{NULL, 0, 0, 0, 0, NULL, NULL, NULL}};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id, http_get_header(r, "If-Match"), r->idem_key};
+	http_answer(r, &st_confirm, params);
+}
+
+void calls_events(http_req *r)
+{
+	static const char *const names[] = {"limit", "cursor", NULL};
+	const char *v[2];
+	char limit[16];
+	const char *cursor;
+	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0)
+		return;
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id, limit, cursor};
+	http_answer(r, &st_events, params);
 }

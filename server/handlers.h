@@ -41,6 +41,9 @@ void imports_items(http_req *r);
 void calls_create(http_req *r);
 void calls_list(http_req *r);
 void calls_get(http_req *r);
+void calls_dispatch(http_req *r);
+void calls_confirm(http_req *r);
+void calls_events(http_req *r);
 
 /* orders.c */
 void orders_list(http_req *r);
