@@ -551,6 +551,9 @@ begin
      where it.district_id = d and (it.id = (body ->> 'item_id')::numeric::bigint or it.code = body ->> 'item_code');
     if c.item_id is not null and itm.id is distinct from c.item_id then
       errs := api.err(errs, null, case when body ? 'item_code' then 'item_code' else 'item_id' end, 'the call''s item is already set');
+    elsif itm.id = c.item_id then
+      -- the call's own item again: it keeps the revision it was created under
+      select r.* into rev from huying.item_revisions r where r.item_id = c.item_id and r.revision = c.item_revision;
     elsif itm.id is not null then
       select r.* into rev from huying.item_revisions r
        where r.item_id = itm.id and r.effective_from <= api.today() and (r.effective_to is null or r.effective_to > api.today())
@@ -562,25 +565,40 @@ begin
   elsif c.item_id is not null then
     select r.* into rev from huying.item_revisions r where r.item_id = c.item_id and r.revision = c.item_revision;
   end if;
-  -- the orders
+  -- the orders: shape first, then what they name
   for o in select jsonb_array_elements(body -> 'orders') loop
     i := i + 1;
-    select u.* into dept from huying.units u
-     where u.district_id = d and u.kind = 'department'
-       and (u.id = (o ->> 'department_id')::numeric::bigint or u.code = o ->> 'department_code');
+    dept := null;
     if jsonb_typeof(o) <> 'object'
        or exists (select 1 from jsonb_object_keys(o) k where k not in ('department_id', 'department_code', 'role', 'resolve_by'))
-       or (o ? 'department_id' and o ? 'department_code')
-       or coalesce(o ->> 'role', '') not in ('lead', 'cooperating') then
+       or (o ? 'department_id') = (o ? 'department_code')
+       or (o ? 'department_id' and (jsonb_typeof(o -> 'department_id') <> 'number'
+                                    or (o ->> 'department_id') !~ '^[1-9][0-9]{0,15}$'))
+       or (o ? 'department_code' and jsonb_typeof(o -> 'department_code') <> 'string')
+       or coalesce(o ->> 'role', '') not in ('lead', 'cooperating')
+       or (o ? 'resolve_by' and jsonb_typeof(o -> 'resolve_by') <> 'string') then
       errs := api.err(errs, null, format('orders[%s]', i - 1), 'is {department_id | department_code, role: lead | cooperating, resolve_by?}');
-    elsif dept.id is null then
+      depts := depts || null::bigint;
+      continue;
+    end if;
+    select u.* into dept from huying.units u
+     where u.district_id = d and u.kind = 'department'
+       and (u.id = (o ->> 'department_id')::bigint or u.code = o ->> 'department_code');
+    if dept.id is null then
       errs := api.err(errs, null, format('orders[%s].department', i - 1), 'names no department of this district');
     elsif dept.id = any(depts) or exists (select 1 from huying.orders x where x.call_id = c.id and x.department_id = dept.id
                                               and x.status not in ('returned', 'cancelled')) then
       errs := api.err(errs, null, format('orders[%s].department', i - 1), 'already has a live order on this call');
-    elsif o ? 'resolve_by' and (jsonb_typeof(o -> 'resolve_by') <> 'string'
-                                or (o ->> 'resolve_by') !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$') then
-      errs := api.err(errs, null, format('orders[%s].resolve_by', i - 1), 'must be an RFC 3339 timestamp with an offset');
+    end if;
+    if o ? 'resolve_by' then
+      begin
+        due := (o ->> 'resolve_by')::timestamptz;
+        if (o ->> 'resolve_by') !~ '^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$' or due <= now() then
+          errs := api.err(errs, null, format('orders[%s].resolve_by', i - 1), 'must be a future RFC 3339 timestamp with an offset');
+        end if;
+      exception when invalid_datetime_format or datetime_field_overflow then
+        errs := api.err(errs, null, format('orders[%s].resolve_by', i - 1), 'must be a future RFC 3339 timestamp with an offset');
+      end;
     end if;
     depts := depts || dept.id;
     leads := leads + (o ->> 'role' = 'lead')::integer;
@@ -601,11 +619,6 @@ begin
   for o in select jsonb_array_elements(body -> 'orders') loop
     i := i + 1;
     due := coalesce((o ->> 'resolve_by')::timestamptz, dl.resolve_by);
-    if due <= now() then
-      raise exception using errcode = 'HY422', message = 'resolve_by is in the past',
-        detail = jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', format('orders[%s].resolve_by', i - 1),
-                                    'message', 'must be in the future')))::text;
-    end if;
     insert into huying.orders (district_id, call_id, department_id, role, status, accept_by, resolve_by)
     values (d, c.id, depts[i], o ->> 'role', 'dispatched', dl.accept_by, due);
   end loop;
