@@ -569,6 +569,8 @@ begin
   for o in select jsonb_array_elements(body -> 'orders') loop
     i := i + 1;
     dept := null;
+    -- count a lead even in an entry with other faults, so that its own error stands alone
+    leads := leads + (jsonb_typeof(o) = 'object' and o ->> 'role' is not distinct from 'lead')::integer;
     if jsonb_typeof(o) <> 'object'
        or exists (select 1 from jsonb_object_keys(o) k where k not in ('department_id', 'department_code', 'role', 'resolve_by'))
        or (o ? 'department_id') = (o ? 'department_code')
@@ -601,7 +603,6 @@ begin
       end;
     end if;
     depts := depts || dept.id;
-    leads := leads + (o ->> 'role' = 'lead')::integer;
   end loop;
   if i = 0 then
     errs := api.err(errs, null, 'orders', 'names at least one department');

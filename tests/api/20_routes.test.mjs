@@ -75,6 +75,9 @@ function sample(route) {
     'GET /v1/calls': { path: '/v1/calls' },
     // made by X's township (TS-NCS) for ZRZY-01, whose lead is X's department (CD-ZRZY)
     'GET /v1/calls/{id}': { path: `/v1/calls/${x.call}`, visibleTo: ['township', 'department', 'district'] },
+    'GET /v1/calls/{id}/events': { path: `/v1/calls/${x.call}/events`, visibleTo: ['township', 'department', 'district'] },
+    'POST /v1/calls/{id}/dispatch': { path: `/v1/calls/${x.call}/dispatch`, body: { orders: [] } },
+    'POST /v1/calls/{id}/confirm': { path: `/v1/calls/${x.call}/confirm`, body: {} },
     'GET /v1/orders': { path: '/v1/orders' },
     'GET /v1/orders/{id}': { path: `/v1/orders/${x.order}`, visibleTo: ['township', 'department', 'district'] },
     'POST /v1/orders/{id}/accept': { path: `/v1/orders/${x.order}/accept`, body: {} },
