@@ -102,10 +102,27 @@ insert into huying.transitions values
   ('order', 'dispatched', 'accept',   'department', 'accepted'),
   ('order', 'dispatched', 'resolve',  'department', 'resolved'),
   ('order', 'accepted',   'resolve',  'department', 'resolved'),
-  ('call',  'resolved',   'confirm',  'township',   'closed');
+  ('call',  'resolved',   'confirm',  'township',   'closed'),
+  ('order', 'dispatched', 'plan',     'department', 'accepted'),
+  ('order', 'accepted',   'plan',     'department', 'accepted');
+
+-- A comment on a call by anyone who sees it (DESIGN §5).
+create table huying.comments (
+  id           bigint generated always as identity primary key,
+  district_id  bigint not null references huying.districts(id),
+  call_id      bigint not null references huying.calls(id),
+  unit_id      bigint not null references huying.units(id),
+  role         text not null,
+  sub          text not null,
+  text         text not null check (char_length(text) between 1 and 2000),
+  attachments  jsonb not null default '[]',
+  created_at   timestamptz not null default now()
+);
+comment on table huying.comments is 'A comment on a call; also an event (call.commented) on its timeline.';
+create index comments_call on huying.comments (call_id, id);
 
 select huying.protect(t) from unnest(array['huying.sla_policies', 'huying.calls', 'huying.call_counters',
-  'huying.orders']::regclass[]) t;
+  'huying.orders', 'huying.comments']::regclass[]) t;
 
 -- Who sees a call (DESIGN §4): the district office all of its district; a township its own
 -- calls; a department the calls behind orders sent to it; an integration the calls its own
@@ -150,6 +167,14 @@ create policy orders_create on huying.orders for insert to huying_api
 create policy orders_update on huying.orders for update to huying_api
   using (district_id = (select auth.district())
          and ((select auth.role()) = 'district' or department_id = (select auth.unit())));
+-- Comments: written by whoever sees the call, as themselves; read likewise.
+create policy comments_read on huying.comments for select to huying_api
+  using (district_id = (select auth.district()) and exists (select 1 from huying.calls c where c.id = call_id));
+create policy comments_write on huying.comments for insert to huying_api
+  with check (district_id = (select auth.district()) and unit_id = (select auth.unit())
+              and exists (select 1 from huying.calls c where c.id = call_id));
+grant select on huying.comments to huying_api;
+grant insert (district_id, call_id, unit_id, role, sub, text, attachments) on huying.comments to huying_api;
 create policy counters_all on huying.call_counters to huying_api
   using (district_id = (select auth.district())) with check (district_id = (select auth.district()));
 create policy sla_read on huying.sla_policies for select to huying_api
@@ -419,7 +444,7 @@ begin
     end loop;
     perform api.event('call', c.id, 'call.dispatched',
       jsonb_build_object('departments', to_jsonb(array[rev.lead_department_id] || rev.cooperating_department_ids),
-                         'accept_by', dl.accept_by, 'resolve_by', dl.resolve_by));
+                         'accept_by', api.ts(dl.accept_by), 'resolve_by', api.ts(dl.resolve_by)));
   end if;
 
   return next api.idem_finish(idem_key, 'POST /v1/calls',
@@ -490,17 +515,30 @@ begin
     raise exception using errcode = 'HY412', message = format('the order is at version %s', o.version);
   end if;
   next_status := api.transition('order', o.status, p_action);
-  if p_action = 'resolve' and o.status = 'dispatched' then
+  if p_action = 'plan' then
+    -- a plan sets the resolve deadline, within the order's current one (the effective limit
+    -- caps plans: DESIGN §5; a longer time needs an extension)
+    if (body ->> 'resolve_by')::timestamptz <= now() or (body ->> 'resolve_by')::timestamptz > o.resolve_by then
+      raise exception using errcode = 'HY422', message = 'resolve_by must be in the future and no later than the order''s deadline',
+        detail = jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'resolve_by',
+                   'message', format('must be after now and at or before %s', api.ts(o.resolve_by)))))::text;
+    end if;
+  end if;
+  if p_action in ('resolve', 'plan') and o.status = 'dispatched' then
     update huying.orders set accepted_at = now() where id = o.id;
     perform api.event('order', o.id, 'order.accepted', jsonb_build_object('call_id', o.call_id, 'implicit', true));
   end if;
   update huying.orders set status = next_status,
+         plan = case when p_action = 'plan' then body ->> 'plan' else plan end,
+         resolve_by = case when p_action = 'plan' then (body ->> 'resolve_by')::timestamptz else resolve_by end,
          accepted_at = case when p_action = 'accept' then now() else accepted_at end,
          resolved_at = case when p_action = 'resolve' then now() else resolved_at end,
          resolution = case when p_action = 'resolve' then body ->> 'resolution' else resolution end,
          version = version + 1, updated_at = now()
    where id = o.id returning * into o;
-  perform api.event('order', o.id, 'order.' || next_status, jsonb_build_object('call_id', o.call_id));
+  perform api.event('order', o.id, case when p_action = 'plan' then 'order.planned' else 'order.' || next_status end,
+                    jsonb_strip_nulls(jsonb_build_object('call_id', o.call_id, 'resolve_by',
+                      case when p_action = 'plan' then api.ts(o.resolve_by) end)));
   if next_status = 'resolved' then
     perform api.call_settle(o.call_id);
   end if;
@@ -690,6 +728,47 @@ language sql stable as $$
                                 'role', e.actor_role)
              || case when auth.role() = 'district' then jsonb_build_object('sub', e.actor_sub) else '{}' end,
     'data', e.data, 'created_at', api.ts(e.created_at))
+$$;
+
+-- A comment on a call (any role that sees it): {text, attachments?}.
+create function api.comment_add(p_call bigint, body jsonb, idem_key text default null) returns setof api.answer
+language plpgsql volatile as $$
+declare
+  route text := format('POST /v1/calls/{id}/comments#%s', p_call);
+  prior api.answer;
+  c huying.calls;
+  k huying.comments;
+begin
+  select * into c from huying.calls where id = p_call and district_id = auth.district();
+  if c.id is null then
+    raise exception using errcode = 'HY404', message = format('no call %s', p_call);
+  end if;
+  prior := api.idem_begin(idem_key, route, body);
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+    return next prior;
+    return;
+  end if;
+  if jsonb_typeof(body -> 'attachments') = 'array' and (
+       jsonb_array_length(body -> 'attachments') > 20
+       or exists (select 1 from jsonb_array_elements(body -> 'attachments') a
+                   where jsonb_typeof(a) <> 'object'
+                      or exists (select 1 from jsonb_object_keys(a) x where x not in ('url', 'name'))
+                      or coalesce(a ->> 'url', '') !~ '^https://[^[:space:]]+$' or char_length(a ->> 'url') > 2000
+                      or jsonb_typeof(coalesce(a -> 'name', '""')) <> 'string' or char_length(a ->> 'name') > 200)) then
+    raise exception using errcode = 'HY422', message = 'the comment has invalid fields',
+      detail = json_build_object('errors', json_build_array(json_build_object('field', 'attachments',
+                 'message', 'up to 20 of {url: an https URL, name?: up to 200 characters}')))::text;
+  end if;
+  insert into huying.comments (district_id, call_id, unit_id, role, sub, text, attachments)
+  values (c.district_id, c.id, auth.unit(), auth.role(), auth.claims() ->> 'sub', body ->> 'text', coalesce(body -> 'attachments', '[]'))
+  returning * into k;
+  perform api.event('call', c.id, 'call.commented', jsonb_build_object('comment_id', k.id, 'text', k.text));
+  return next api.idem_finish(idem_key, route, row(201, null, null,
+    jsonb_build_object('id', k.id, 'call_id', k.call_id, 'unit_id', k.unit_id,
+                       'unit_name', (select u.name from huying.units u where u.id = k.unit_id), 'role', k.role,
+                       'text', k.text, 'attachments', k.attachments, 'created_at', api.ts(k.created_at))::text,
+    false)::api.answer);
+end
 $$;
 
 grant usage on type api.answer to huying_api;

@@ -48,6 +48,8 @@ static db_stmt st_events = DB_STMT(
 	" where c.id = $1::bigint and c.district_id = (select auth.district()) group by c.id",
 	3);
 
+static db_stmt st_comment = DB_STMT("calls_comment", "select * from api.comment_add($1::bigint, $2::jsonb, $3)", 3);
+
 static int code_ok(const char *s)
 {
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
@@ -169,4 +171,19 @@ void calls_events(http_req *r)
 	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
 	const char *params[] = {id, limit, cursor};
 	http_answer(r, &st_events, params);
+}
+
+void calls_comment(http_req *r)
+{
+	static const json_field fields[] = {
+		{"text", JF_STRING, 1, 1, 2000, NULL, NULL, NULL},
+		{"attachments", JF_ARRAY, 0, 0, 0, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id, r->body, r->idem_key};
+	http_answer(r, &st_comment, params);
 }

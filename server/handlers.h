@@ -44,11 +44,13 @@ void calls_get(http_req *r);
 void calls_dispatch(http_req *r);
 void calls_confirm(http_req *r);
 void calls_events(http_req *r);
+void calls_comment(http_req *r);
 
 /* orders.c */
 void orders_list(http_req *r);
 void orders_get(http_req *r);
 void orders_accept(http_req *r);
 void orders_resolve(http_req *r);
+void orders_plan(http_req *r);
 
 #endif

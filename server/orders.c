@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dates.h"
 #include "handlers.h"
 
 static db_stmt st_get = DB_STMT("orders_get",
@@ -72,4 +73,15 @@ void orders_resolve(http_req *r)
 		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 	};
 	act(r, "resolve", fields);
+}
+
+void orders_plan(http_req *r)
+{
+	static const json_field fields[] = {
+		{"plan", JF_STRING, 1, 1, 4000, NULL, NULL, NULL},
+		{"resolve_by", JF_STRING, 1, 20, 40, NULL, dates_check_timestamp,
+		 "must be an RFC 3339 timestamp with an offset"},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	act(r, "plan", fields);
 }
