@@ -104,7 +104,11 @@ insert into huying.transitions values
   ('order', 'accepted',   'resolve',  'department', 'resolved'),
   ('call',  'resolved',   'confirm',  'township',   'closed'),
   ('order', 'dispatched', 'plan',     'department', 'accepted'),
-  ('order', 'accepted',   'plan',     'department', 'accepted');
+  ('order', 'accepted',   'plan',     'department', 'accepted'),
+  ('order', 'dispatched', 'cancel',   'district',   'cancelled'),
+  ('order', 'accepted',   'cancel',   'district',   'cancelled'),
+  ('call',  'triage',     'urgency',  'district',   'triage'),
+  ('call',  'dispatched', 'urgency',  'district',   'dispatched');
 
 -- A comment on a call by anyone who sees it (DESIGN §5).
 create table huying.comments (
@@ -200,7 +204,7 @@ grant insert (district_id, number, township_id, item_id, item_revision, scenario
 grant update (status, item_id, item_revision, urgency, version, updated_at) on huying.calls to huying_api;
 grant insert (district_id, call_id, department_id, role, status, accept_by, resolve_by, rework_of)
   on huying.orders to huying_api;
-grant update (status, accepted_at, resolved_at, plan, resolution, overdue, return_pending, version, updated_at, resolve_by)
+grant update (status, accepted_at, resolved_at, plan, resolution, overdue, return_pending, version, updated_at, accept_by, resolve_by)
   on huying.orders to huying_api;
 grant insert, update on huying.call_counters to huying_api;
 
@@ -524,6 +528,22 @@ begin
                    'message', format('must be after now and at or before %s', api.ts(o.resolve_by)))))::text;
     end if;
   end if;
+  if p_action = 'cancel' then
+    update huying.orders set status = 'cancelled', version = version + 1, updated_at = now() where id = o.id returning * into o;
+    perform api.event('order', o.id, 'order.cancelled', jsonb_build_object('call_id', o.call_id, 'reason', body ->> 'reason'));
+    -- a call left without a live lead order goes back to triage; otherwise it may now be done
+    if o.role = 'lead' then
+      update huying.calls set status = 'triage', version = version + 1, updated_at = now()
+       where id = o.call_id and status = 'dispatched';
+      if found then
+        perform api.event('call', o.call_id, 'call.triage', jsonb_build_object('reason', 'lead order cancelled'));
+      end if;
+    else
+      perform api.call_settle(o.call_id);
+    end if;
+    return next api.idem_finish(idem_key, route, row(200, '"' || o.version || '"', null, api.order_json(o)::text, false)::api.answer);
+    return;
+  end if;
   if p_action in ('resolve', 'plan') and o.status = 'dispatched' then
     update huying.orders set accepted_at = now() where id = o.id;
     perform api.event('order', o.id, 'order.accepted', jsonb_build_object('call_id', o.call_id, 'implicit', true));
@@ -716,6 +736,44 @@ begin
 end
 $$;
 revoke execute on function api.call_close(bigint, integer) from public;
+
+-- Changes a call's urgency (the district office): {urgency, reason}. The running deadlines of
+-- its live orders are computed again from their dispatch time under the new urgency.
+create function api.call_urgency(p_id bigint, body jsonb, if_match text, idem_key text default null) returns setof api.answer
+language plpgsql volatile as $$
+declare
+  route text := format('POST /v1/calls/{id}/urgency#%s', p_id);
+  prior api.answer;
+  c huying.calls;
+  lim integer;
+begin
+  perform api.may('call', 'urgency');
+  select * into c from huying.calls where id = p_id and district_id = auth.district() for update;
+  if c.id is null then
+    raise exception using errcode = 'HY404', message = format('no call %s', p_id);
+  end if;
+  prior := api.idem_begin(idem_key, route, body);
+  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+    return next prior;
+    return;
+  end if;
+  if if_match is not null and if_match <> '"' || c.version || '"' then
+    raise exception using errcode = 'HY412', message = format('the call is at version %s', c.version);
+  end if;
+  perform api.transition('call', c.status, 'urgency');
+  select coalesce(s.resolve_limit, r.resolve_limit) into lim
+    from huying.item_revisions r left join huying.scenarios s on s.id = c.scenario_id
+   where r.item_id = c.item_id and r.revision = c.item_revision;
+  update huying.calls set urgency = body ->> 'urgency', version = version + 1, updated_at = now()
+   where id = c.id returning * into c;
+  update huying.orders o set accept_by = d.accept_by, resolve_by = d.resolve_by, version = o.version + 1, updated_at = now()
+    from huying.orders x cross join lateral api.deadlines(c.urgency, lim, x.created_at) d
+   where o.id = x.id and x.call_id = c.id and x.status in ('dispatched', 'accepted') and x.plan is null;
+  perform api.event('call', c.id, 'call.urgency_changed', jsonb_build_object('urgency', c.urgency, 'reason', body ->> 'reason'));
+  return next api.idem_finish(idem_key, route,
+    row(200, '"' || c.version || '"', null, api.call_json(c)::text, false)::api.answer);
+end
+$$;
 
 -- A call's timeline: its events and those of its orders the caller may see, in order. The
 -- token's sub of each actor is shown to the district office only (DESIGN §3).

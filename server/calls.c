@@ -50,6 +50,9 @@ static db_stmt st_events = DB_STMT(
 
 static db_stmt st_comment = DB_STMT("calls_comment", "select * from api.comment_add($1::bigint, $2::jsonb, $3)", 3);
 
+static db_stmt st_urgency =
+	DB_STMT("calls_urgency", "select * from api.call_urgency($1::bigint, $2::jsonb, $3, $4)", 4);
+
 static int code_ok(const char *s)
 {
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
@@ -186,4 +189,20 @@ void calls_comment(http_req *r)
 	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
 	const char *params[] = {id, r->body, r->idem_key};
 	http_answer(r, &st_comment, params);
+}
+
+void calls_urgency(http_req *r)
+{
+	static const char *const urgencies[] = {"normal", "urgent", "emergency", NULL};
+	static const json_field fields[] = {
+		{"urgency", JF_ENUM, 1, 0, 0, urgencies, NULL, NULL},
+		{"reason", JF_STRING, 1, 1, 2000, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	char id[24];
+	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *params[] = {id, r->body, http_get_header(r, "If-Match"), r->idem_key};
+	http_answer(r, &st_urgency, params);
 }

@@ -45,6 +45,7 @@ void calls_dispatch(http_req *r);
 void calls_confirm(http_req *r);
 void calls_events(http_req *r);
 void calls_comment(http_req *r);
+void calls_urgency(http_req *r);
 
 /* orders.c */
 void orders_list(http_req *r);
@@ -52,5 +53,6 @@ void orders_get(http_req *r);
 void orders_accept(http_req *r);
 void orders_resolve(http_req *r);
 void orders_plan(http_req *r);
+void orders_cancel(http_req *r);
 
 #endif

@@ -85,3 +85,12 @@ void orders_plan(http_req *r)
 	};
 	act(r, "plan", fields);
 }
+
+void orders_cancel(http_req *r)
+{
+	static const json_field fields[] = {
+		{"reason", JF_STRING, 1, 1, 2000, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	act(r, "cancel", fields);
+}

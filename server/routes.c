@@ -42,11 +42,13 @@ const route route_table[] = {
 	{"POST", "/v1/calls/{id}/confirm", calls_confirm, ROLE_TOWNSHIP, "calls:write",
 	 ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
 	{"POST", "/v1/calls/{id}/comments", calls_comment, ROLES_ALL, "calls:write", ROUTE_BODY},
+	{"POST", "/v1/calls/{id}/urgency", calls_urgency, ROLE_DISTRICT, "calls:write", ROUTE_BODY | ROUTE_IF_MATCH},
 	{"GET", "/v1/orders", orders_list, ROLES_ALL, "calls:read", ROUTE_QUERY},
 	{"GET", "/v1/orders/{id}", orders_get, ROLES_ALL, "calls:read", 0},
 	{"POST", "/v1/orders/{id}/accept", orders_accept, ROLE_DEPARTMENT, "calls:write",
 	 ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
 	{"POST", "/v1/orders/{id}/plan", orders_plan, ROLE_DEPARTMENT, "calls:write", ROUTE_BODY | ROUTE_IF_MATCH},
+	{"POST", "/v1/orders/{id}/cancel", orders_cancel, ROLE_DISTRICT, "calls:write", ROUTE_BODY | ROUTE_IF_MATCH},
 	{"POST", "/v1/orders/{id}/resolve", orders_resolve, ROLE_DEPARTMENT, "calls:write",
 	 ROUTE_BODY | ROUTE_IF_MATCH},
 
