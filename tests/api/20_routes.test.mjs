@@ -79,12 +79,22 @@ function sample(route) {
     'POST /v1/calls/{id}/dispatch': { path: `/v1/calls/${x.call}/dispatch`, body: { orders: [] } },
     'POST /v1/calls/{id}/confirm': { path: `/v1/calls/${x.call}/confirm`, body: {} },
     'POST /v1/calls/{id}/comments': { path: `/v1/calls/${x.call}/comments`, body: { text: 'never' } },
+    // a valid body: a district A token must get 404, not 422 (the body is checked first); X's
+    // district office really makes the call urgent (harmless to the samples after it)
+    'POST /v1/calls/{id}/urgency': { path: `/v1/calls/${x.call}/urgency`, body: { urgency: 'urgent', reason: 'never' } },
     'GET /v1/orders': { path: '/v1/orders' },
     'GET /v1/orders/{id}': { path: `/v1/orders/${x.order}`, visibleTo: ['township', 'department', 'district'] },
     'POST /v1/orders/{id}/accept': { path: `/v1/orders/${x.order}/accept`, body: {} },
     'POST /v1/orders/{id}/resolve': { path: `/v1/orders/${x.order}/resolve`, body: { resolution: 'never' } },
     'POST /v1/orders/{id}/plan': {
       path: `/v1/orders/${x.order}/plan`, body: { plan: 'never', resolve_by: '2099-01-01T00:00:00+08:00' },
+    },
+    // X's call's cooperating order of CD-ZJ, not the lead: X's district office really cancels it
+    // (a valid body, for the 404 of district A), and the call and its lead stay as they are
+    get 'POST /v1/orders/{id}/cancel'() {
+      x.zj ??= Number(psql(`select o.id from huying.orders o join huying.units u on u.id = o.department_id
+        where o.call_id = ${x.call} and u.code = 'CD-ZJ'`));
+      return { path: `/v1/orders/${x.zj}/cancel`, body: { reason: 'never' } };
     },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
