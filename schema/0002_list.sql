@@ -863,6 +863,22 @@ begin
 end
 $$;
 
+-- The common start of a step on a versioned resource, after it was found: the
+-- Idempotency-Key (a stored answer to replay, or the key now held by this transaction), then
+-- If-Match against the resource's version (412). Returns the stored answer, or NULL to go on.
+create function api.step_begin(p_key text, p_route text, p_body jsonb, p_version integer, p_if_match text, p_what text)
+returns api.answer
+language plpgsql volatile as $$
+declare
+  prior api.answer := api.idem_begin(p_key, p_route, p_body);
+begin
+  if prior.status is null and p_if_match is not null and p_if_match <> '"' || p_version || '"' then
+    raise exception using errcode = 'HY412', message = format('the %s is at version %s', p_what, p_version);
+  end if;
+  return prior;
+end
+$$;
+
 -- approve | reject {reason} | enact {city_ref, effective_from} a list change (the district
 -- office). Order of checks: not visible 404, If-Match 412, state 409 (DESIGN §5).
 create function api.list_change_act(p_id bigint, p_action text, body jsonb, if_match text, idem_key text) returns setof api.answer
@@ -879,13 +895,10 @@ begin
   if c.id is null then
     raise exception using errcode = 'HY404', message = format('no list change %s', p_id);
   end if;
-  prior := api.idem_begin(idem_key, route || '#' || p_id, body);
-  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+  prior := api.step_begin(idem_key, route || '#' || p_id, body, c.version, if_match, 'list change');
+  if prior.status is not null then  -- a replay (a row with a NULL field is not "not null")
     return next prior;
     return;
-  end if;
-  if if_match is not null and if_match <> '"' || c.version || '"' then
-    raise exception using errcode = 'HY412', message = format('the list change is at version %s', c.version);
   end if;
   next_status := api.transition('list_change', c.status, p_action);
   if p_action = 'enact' then

@@ -510,13 +510,10 @@ begin
   if o.id is null then
     raise exception using errcode = 'HY404', message = format('no order %s', p_id);
   end if;
-  prior := api.idem_begin(idem_key, route, body);
-  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+  prior := api.step_begin(idem_key, route, body, o.version, if_match, 'order');
+  if prior.status is not null then  -- a replay (a row with a NULL field is not "not null")
     return next prior;
     return;
-  end if;
-  if if_match is not null and if_match <> '"' || o.version || '"' then
-    raise exception using errcode = 'HY412', message = format('the order is at version %s', o.version);
   end if;
   next_status := api.transition('order', o.status, p_action);
   if p_action = 'plan' then
@@ -594,13 +591,10 @@ begin
   if c.id is null then
     raise exception using errcode = 'HY404', message = format('no call %s', p_id);
   end if;
-  prior := api.idem_begin(idem_key, route, body);
-  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+  prior := api.step_begin(idem_key, route, body, c.version, if_match, 'call');
+  if prior.status is not null then  -- a replay (a row with a NULL field is not "not null")
     return next prior;
     return;
-  end if;
-  if if_match is not null and if_match <> '"' || c.version || '"' then
-    raise exception using errcode = 'HY412', message = format('the call is at version %s', c.version);
   end if;
   perform api.transition('call', c.status, 'dispatch');
   -- the item: set once
@@ -704,13 +698,10 @@ begin
   if c.id is null then
     raise exception using errcode = 'HY404', message = format('no call %s', p_id);
   end if;
-  prior := api.idem_begin(idem_key, route, '{}');
-  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+  prior := api.step_begin(idem_key, route, '{}', c.version, if_match, 'call');
+  if prior.status is not null then  -- a replay (a row with a NULL field is not "not null")
     return next prior;
     return;
-  end if;
-  if if_match is not null and if_match <> '"' || c.version || '"' then
-    raise exception using errcode = 'HY412', message = format('the call is at version %s', c.version);
   end if;
   next_status := api.transition('call', c.status, 'confirm');
   perform api.call_close(c.id, c.version);
@@ -752,13 +743,10 @@ begin
   if c.id is null then
     raise exception using errcode = 'HY404', message = format('no call %s', p_id);
   end if;
-  prior := api.idem_begin(idem_key, route, body);
-  if prior.status is not null then  -- (a row with a NULL field is not "not null")
+  prior := api.step_begin(idem_key, route, body, c.version, if_match, 'call');
+  if prior.status is not null then  -- a replay (a row with a NULL field is not "not null")
     return next prior;
     return;
-  end if;
-  if if_match is not null and if_match <> '"' || c.version || '"' then
-    raise exception using errcode = 'HY412', message = format('the call is at version %s', c.version);
   end if;
   perform api.transition('call', c.status, 'urgency');
   select coalesce(s.resolve_limit, r.resolve_limit) into lim
