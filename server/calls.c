@@ -104,8 +104,7 @@ void calls_create(http_req *r)
 
 void calls_get(http_req *r)
 {
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id};
 	http_answer(r, &st_get, params);
 }
@@ -145,8 +144,7 @@ void calls_dispatch(http_req *r)
 		http_field_problem(r, "item_code", "give the id or the code, not both", "the body has invalid fields");
 		return;
 	}
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, r->body, http_get_header(r, "If-Match"), r->idem_key};
 	http_answer(r, &st_dispatch, params);
 }
@@ -156,8 +154,7 @@ void calls_confirm(http_req *r)
 	static const json_field fields[] = {{NULL, 0, 0, 0, 0, NULL, NULL, NULL}};
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, http_get_header(r, "If-Match"), r->idem_key};
 	http_answer(r, &st_confirm, params);
 }
@@ -170,8 +167,7 @@ void calls_events(http_req *r)
 	const char *cursor;
 	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0)
 		return;
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, limit, cursor};
 	http_answer(r, &st_events, params);
 }
@@ -185,8 +181,7 @@ void calls_comment(http_req *r)
 	};
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, r->body, r->idem_key};
 	http_answer(r, &st_comment, params);
 }
@@ -201,8 +196,7 @@ void calls_urgency(http_req *r)
 	};
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, r->body, http_get_header(r, "If-Match"), r->idem_key};
 	http_answer(r, &st_urgency, params);
 }

@@ -778,6 +778,8 @@ static int route_or_reply(http_req *r)
 			r->route = &route_table[i];
 			r->route_index = i;
 			memcpy(r->ids, ids, sizeof ids);
+			for (int k = 0; k < HTTP_MAX_PATH_IDS; k++)
+				snprintf(r->id_text[k], sizeof r->id_text[k], "%lld", (long long)ids[k]);
 			return 0;
 		}
 	}

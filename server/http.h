@@ -30,7 +30,8 @@ struct http_req {
 	const char *path;
 	const char *query; /* raw, may be NULL */
 	char request_id[65];
-	int64_t ids[HTTP_MAX_PATH_IDS]; /* the {id} segments, in order */
+	int64_t ids[HTTP_MAX_PATH_IDS];      /* the {id} segments, in order */
+	char id_text[HTTP_MAX_PATH_IDS][24]; /* the same as decimal text, for SQL parameters */
 	auth_claims claims;
 	int authed;          /* claims verified by signature */
 	int token_confirmed; /* auth.begin() accepted the token's unit in this request */

@@ -130,19 +130,13 @@ void items_list(http_req *r)
 		params);
 }
 
-static void id_param(http_req *r, char *out, size_t n)
-{
-	snprintf(out, n, "%lld", (long long)r->ids[0]);
-}
-
 void items_get(http_req *r)
 {
 	static const char *const names[] = {"at", NULL};
 	const char *v[1];
 	if (http_query_or_reply(r, names, v) < 0 || date_or_reply(r, "at", v[0]) < 0)
 		return;
-	char id[24];
-	id_param(r, id, sizeof id);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, v[0]};
 	http_answer(r, &st_get, params);
 }
@@ -155,8 +149,7 @@ void items_versions(http_req *r)
 	const char *cursor;
 	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0)
 		return;
-	char id[24];
-	id_param(r, id, sizeof id);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, limit, cursor};
 	http_answer(r, &st_versions, params);
 }
@@ -199,8 +192,7 @@ void items_flow(http_req *r)
 			     NULL);
 		return;
 	}
-	char id[24];
-	id_param(r, id, sizeof id);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, v[0], format};
 	db_result *res = http_db_or_reply(r, &st_flow, params);
 	if (!res)

@@ -74,8 +74,7 @@ void list_changes_list(http_req *r)
 
 void list_changes_get(http_req *r)
 {
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id};
 	http_answer(r, &st_get, params);
 }
@@ -86,8 +85,7 @@ static void act(http_req *r, const char *action, const json_field *fields)
 {
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id, action, r->body, http_get_header(r, "If-Match"), r->idem_key};
 	if (strcmp(action, "enact") != 0) {
 		http_answer(r, &st_act, params);

@@ -89,8 +89,7 @@ void ref_units_list(http_req *r)
 
 void ref_units_get(http_req *r)
 {
-	char id[24];
-	snprintf(id, sizeof id, "%lld", (long long)r->ids[0]);
+	const char *id = r->id_text[0];
 	const char *params[] = {id};
 	http_answer(r, &st_unit_get, params);
 }
