@@ -53,12 +53,6 @@ static db_stmt st_comment = DB_STMT("calls_comment", "select * from api.comment_
 static db_stmt st_urgency =
 	DB_STMT("calls_urgency", "select * from api.call_urgency($1::bigint, $2::jsonb, $3, $4)", 4);
 
-static int code_ok(const char *s)
-{
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
-}
-
-#define MAX_ID 9007199254740991LL
 
 void calls_create(http_req *r)
 {
@@ -69,13 +63,13 @@ void calls_create(http_req *r)
 		{"description", JF_STRING, 0, 0, 4000, NULL, NULL, NULL},
 		{"urgency", JF_ENUM, 0, 0, 0, urgencies, NULL, NULL},
 		{"source", JF_ENUM, 0, 0, 0, sources, NULL, NULL},
-		{"item_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
-		{"item_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
-		{"scenario_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
-		{"township_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
-		{"township_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
-		{"grid_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
-		{"grid_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		JF_ID("item_id", 0),
+		JF_CODE("item_code", 0),
+		JF_ID("scenario_id", 0),
+		JF_ID("township_id", 0),
+		JF_CODE("township_code", 0),
+		JF_ID("grid_id", 0),
+		JF_CODE("grid_code", 0),
 		{"location", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
 		{"reporter", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
 		{"attachments", JF_ARRAY, 0, 0, 0, NULL, NULL, NULL},
@@ -87,17 +81,10 @@ void calls_create(http_req *r)
 	};
 	if (http_validate_or_reply(r, fields) < 0)
 		return;
-	/* A reference by id or by code, never both: they could name two different things. */
 	static const char *const pairs[][2] = {
 		{"township_id", "township_code"}, {"item_id", "item_code"}, {"grid_id", "grid_code"}};
-	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
-		if (json_member_type(r->json, pairs[i][0]) != JT_MISSING &&
-		    json_member_type(r->json, pairs[i][1]) != JT_MISSING) {
-			http_field_problem(r, pairs[i][1], "give the id or the code, not both",
-					   "the body has invalid fields");
-			return;
-		}
-	}
+	if (http_refs_or_reply(r, pairs, 3) < 0)
+		return;
 	const char *params[] = {r->body, r->idem_key};
 	http_answer(r, &st_create, params);
 }
@@ -132,18 +119,14 @@ void calls_list(http_req *r)
 void calls_dispatch(http_req *r)
 {
 	static const json_field fields[] = {
-		{"item_id", JF_INT, 0, 1, MAX_ID, NULL, NULL, NULL},
-		{"item_code", JF_STRING, 0, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		JF_ID("item_id", 0),
+		JF_CODE("item_code", 0),
 		{"orders", JF_ARRAY, 1, 0, 0, NULL, NULL, NULL},
 		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 	};
-	if (http_validate_or_reply(r, fields) < 0)
+	static const char *const pairs[][2] = {{"item_id", "item_code"}};
+	if (http_validate_or_reply(r, fields) < 0 || http_refs_or_reply(r, pairs, 1) < 0)
 		return;
-	if (json_member_type(r->json, "item_id") != JT_MISSING &&
-	    json_member_type(r->json, "item_code") != JT_MISSING) {
-		http_field_problem(r, "item_code", "give the id or the code, not both", "the body has invalid fields");
-		return;
-	}
 	const char *id = r->id_text[0];
 	const char *params[] = {id, r->body, http_get_header(r, "If-Match"), r->idem_key};
 	http_answer(r, &st_dispatch, params);
@@ -199,4 +182,35 @@ void calls_urgency(http_req *r)
 	const char *id = r->id_text[0];
 	const char *params[] = {id, r->body, http_get_header(r, "If-Match"), r->idem_key};
 	http_answer(r, &st_urgency, params);
+}
+
+static db_stmt st_reopen = DB_STMT("calls_reopen", "select * from api.call_reopen($1::bigint, $2::jsonb, $3, $4)", 4);
+static db_stmt st_cancel = DB_STMT("calls_cancel", "select * from api.call_cancel($1::bigint, $2::jsonb, $3, $4)", 4);
+
+/* reopen: the township, {reason}; a rework order (重办) to the same lead department. */
+void calls_reopen(http_req *r)
+{
+	static const json_field fields[] = {
+		{"reason", JF_STRING, 1, 1, 2000, NULL, NULL, NULL},
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	const char *params[] = {r->id_text[0], r->body, http_get_header(r, "If-Match"), r->idem_key};
+	http_answer(r, &st_reopen, params);
+}
+
+/* cancel: the township before any order is accepted, or the district office:
+ * {reason, duplicate_of?}. */
+void calls_cancel(http_req *r)
+{
+	static const json_field fields[] = {
+		{"reason", JF_STRING, 1, 1, 2000, NULL, NULL, NULL},
+		JF_ID("duplicate_of", 0),
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	if (http_validate_or_reply(r, fields) < 0)
+		return;
+	const char *params[] = {r->id_text[0], r->body, http_get_header(r, "If-Match"), r->idem_key};
+	http_answer(r, &st_cancel, params);
 }

@@ -46,6 +46,8 @@ void calls_confirm(http_req *r);
 void calls_events(http_req *r);
 void calls_comment(http_req *r);
 void calls_urgency(http_req *r);
+void calls_reopen(http_req *r);
+void calls_cancel(http_req *r);
 
 /* orders.c */
 void orders_list(http_req *r);
@@ -54,5 +56,13 @@ void orders_accept(http_req *r);
 void orders_resolve(http_req *r);
 void orders_plan(http_req *r);
 void orders_cancel(http_req *r);
+void orders_return(http_req *r);
+
+/* returns.c */
+void returns_list(http_req *r);
+void returns_get(http_req *r);
+void returns_withdraw(http_req *r);
+void returns_uphold(http_req *r);
+void returns_overrule(http_req *r);
 
 #endif

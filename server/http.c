@@ -591,6 +591,19 @@ int http_validate_or_reply(http_req *r, const json_field *fields)
 	return bad ? -1 : 0;
 }
 
+int http_refs_or_reply(http_req *r, const char *const (*pairs)[2], size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (json_member_type(r->json, pairs[i][0]) != JT_MISSING &&
+		    json_member_type(r->json, pairs[i][1]) != JT_MISSING) {
+			http_field_problem(r, pairs[i][1], "give the id or the code, not both",
+					   "the body has invalid fields");
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* ---- CSV ---------------------------------------------------------------------------------- */
 
 static void send_chunked(http_req *r, const char *s, size_t n, buf *pending)

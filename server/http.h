@@ -107,6 +107,9 @@ int http_id_filter_or_reply(http_req *r, const char *name, const char *v);
 
 /* Validates the parsed JSON body against fields; answers 422 naming each bad field. */
 int http_validate_or_reply(http_req *r, const json_field *fields);
+/* Refuses (422 naming the code field) a body that names one thing both by id and by code:
+ * they could name two different things. pairs: n pairs of {id_name, code_name}. */
+int http_refs_or_reply(http_req *r, const char *const (*pairs)[2], size_t n);
 
 /* Runs st with the request's claims. On failure answers the problem (SQLSTATE mapped in one
  * table) and returns NULL. */

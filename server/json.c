@@ -371,3 +371,8 @@ int json_validate(const json_doc *d, const json_field *fields, buf *errs)
 	}
 	return bad;
 }
+
+int json_code_ok(const char *s)
+{
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
+}

@@ -59,6 +59,14 @@ typedef struct json_field {
  * Returns the number of problems. */
 int json_validate(const json_doc *d, const json_field *fields, buf *errs);
 
+/* The largest id a JSON number carries exactly (2^53 - 1). */
+#define JSON_MAX_ID 9007199254740991LL
+/* 0 when s is a code (units, items, grids, domains): A-Z a-z 0-9 _ . - only; else -1. */
+int json_code_ok(const char *s);
+/* Field rows for a reference by id or by code (1 to 64 code characters). */
+#define JF_ID(name, required) {name, JF_INT, required, 1, JSON_MAX_ID, NULL, NULL, NULL}
+#define JF_CODE(name, required) {name, JF_STRING, required, 1, 64, NULL, json_code_ok, "may contain only A-Z a-z 0-9 _ . -"}
+
 /* Appends {"field":...,"message":...} to errs, with a separating comma when needed. */
 void json_error_add(buf *errs, const char *field, const char *message);
 

@@ -31,17 +31,13 @@ static db_stmt st_list = DB_STMT(
 	"   order by c.id desc limit $1::int + 1) p",
 	3);
 
-static int code_ok(const char *s)
-{
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
-}
 
 void list_changes_submit(http_req *r)
 {
 	static const char *const kinds[] = {"add", "amend", "retire", NULL};
 	static const json_field fields[] = {
 		{"kind", JF_ENUM, 1, 0, 0, kinds, NULL, NULL},
-		{"item_code", JF_STRING, 1, 1, 64, NULL, code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		JF_CODE("item_code", 1),
 		{"proposal", JF_OBJECT, 0, 0, 0, NULL, NULL, NULL},
 		{"reason", JF_STRING, 1, 1, 2000, NULL, NULL, NULL},
 		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},

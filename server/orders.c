@@ -92,3 +92,23 @@ void orders_cancel(http_req *r)
 	};
 	act(r, "cancel", fields);
 }
+
+static db_stmt st_return =
+	DB_STMT("orders_return", "select * from api.order_return($1::bigint, $2::jsonb, $3, $4)", 4);
+
+/* A return request (退单): {reason, suggested_department_id | suggested_department_code?};
+ * 201 with the request, for the district office's ruling (server/returns.c). */
+void orders_return(http_req *r)
+{
+	static const json_field fields[] = {
+		{"reason", JF_STRING, 1, 1, 2000, NULL, NULL, NULL},
+		JF_ID("suggested_department_id", 0),
+		JF_CODE("suggested_department_code", 0),
+		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
+	};
+	static const char *const pairs[][2] = {{"suggested_department_id", "suggested_department_code"}};
+	if (http_validate_or_reply(r, fields) < 0 || http_refs_or_reply(r, pairs, 1) < 0)
+		return;
+	const char *params[] = {r->id_text[0], r->body, http_get_header(r, "If-Match"), r->idem_key};
+	http_answer(r, &st_return, params);
+}

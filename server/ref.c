@@ -94,20 +94,16 @@ void ref_units_get(http_req *r)
 	http_answer(r, &st_unit_get, params);
 }
 
-static int unit_code_ok(const char *s)
-{
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") == strlen(s) ? 0 : -1;
-}
 
 void ref_units_create(http_req *r)
 {
 	static const char *const creatable_kinds[] = {"township", "department", NULL};
 	static const json_field fields[] = {
-		{"code", JF_STRING, 1, 1, 64, NULL, unit_code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		JF_CODE("code", 1),
 		{"kind", JF_ENUM, 1, 0, 0, creatable_kinds, NULL, NULL},
 		{"name", JF_STRING, 1, 1, 100, NULL, NULL, NULL},
 		{"parent_id", JF_INT, 0, 1, 9007199254740991LL, NULL, NULL, NULL},
-		{"parent_code", JF_STRING, 0, 1, 64, NULL, unit_code_ok, "may contain only A-Z a-z 0-9 _ . -"},
+		JF_CODE("parent_code", 0),
 		{"phone", JF_STRING, 0, 1, 32, NULL, NULL, NULL},
 		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 	};
