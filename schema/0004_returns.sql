@@ -63,9 +63,11 @@ create policy returns_read on huying.return_requests for select to huying_api
 create policy returns_create on huying.return_requests for insert to huying_api
   with check (district_id = (select auth.district()) and (select auth.role()) = 'department'
               and department_id = (select auth.unit()));
+-- A department's only write is withdrawing its own request; rulings are the office's.
 create policy returns_update on huying.return_requests for update to huying_api
   using (district_id = (select auth.district())
-         and ((select auth.role()) = 'district' or department_id = (select auth.unit())));
+         and ((select auth.role()) = 'district' or department_id = (select auth.unit())))
+  with check ((select auth.role()) = 'district' or status = 'withdrawn');
 grant select on huying.return_requests to huying_api;
 grant insert (district_id, order_id, call_id, department_id, status, reason, suggested_department_id, requested_by_sub)
   on huying.return_requests to huying_api;
