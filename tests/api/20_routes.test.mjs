@@ -44,7 +44,29 @@ before(async () => {
   });
   assert.equal(call.status, 201, call.text);
   const lead = call.json.orders.find((o) => o.role === 'lead');
-  x = { unit: X.office, item, listChange: lc.json.id, call: call.json.id, order: lead.id };
+  // a second call, whose lead order (X's department, CD-ZRZY) has a pending return request
+  const call2 = await request(d, 'POST', '/v1/calls', {
+    token: tokenFor(d, X, 'township'),
+    body: { title: 'routes test: returned', item_code: 'ZRZY-01' },
+    check: false,
+  });
+  assert.equal(call2.status, 201, call2.text);
+  const ret = await request(d, 'POST', `/v1/orders/${call2.json.orders.find((o) => o.role === 'lead').id}/returns`, {
+    token: tokenFor(d, X, 'department'),
+    body: { reason: 'routes test' },
+    check: false,
+  });
+  assert.equal(ret.status, 201, ret.text);
+  // a third, in triage, for the township to cancel
+  const spare = await request(d, 'POST', '/v1/calls', {
+    token: tokenFor(d, X, 'township'),
+    body: { title: 'routes test: cancelled', triage: true },
+    check: false,
+  });
+  assert.equal(spare.status, 201, spare.text);
+  x = {
+    unit: X.office, item, listChange: lc.json.id, call: call.json.id, order: lead.id, ret: ret.json.id, spare: spare.json.id,
+  };
 });
 after(async () => { await d.stop(); });
 
@@ -82,6 +104,10 @@ function sample(route) {
     // a valid body: a district A token must get 404, not 422 (the body is checked first); X's
     // district office really makes the call urgent (harmless to the samples after it)
     'POST /v1/calls/{id}/urgency': { path: `/v1/calls/${x.call}/urgency`, body: { urgency: 'urgent', reason: 'never' } },
+    // X's call is dispatched, not resolved: X's township gets 409 and nothing is reopened
+    'POST /v1/calls/{id}/reopen': { path: `/v1/calls/${x.call}/reopen`, body: { reason: 'never' } },
+    // X's township really cancels its spare call in triage (harmless to the other samples)
+    'POST /v1/calls/{id}/cancel': { path: `/v1/calls/${x.spare}/cancel`, body: { reason: 'never' } },
     'GET /v1/orders': { path: '/v1/orders' },
     'GET /v1/orders/{id}': { path: `/v1/orders/${x.order}`, visibleTo: ['township', 'department', 'district'] },
     'POST /v1/orders/{id}/accept': { path: `/v1/orders/${x.order}/accept`, body: {} },
@@ -96,6 +122,15 @@ function sample(route) {
         where o.call_id = ${x.call} and u.code = 'CD-ZJ'`));
       return { path: `/v1/orders/${x.zj}/cancel`, body: { reason: 'never' } };
     },
+    // by the time X's department tries it, the samples above have resolved X's lead order: 409
+    'POST /v1/orders/{id}/returns': { path: `/v1/orders/${x.order}/returns`, body: { reason: 'never' } },
+    'GET /v1/returns': { path: '/v1/returns' },
+    // on X's second call (TS-NCS's), asked by X's department (CD-ZRZY)
+    'GET /v1/returns/{id}': { path: `/v1/returns/${x.ret}`, visibleTo: ['township', 'department', 'district'] },
+    // X's department really withdraws it; the rulings after it then get 409 (not pending)
+    'POST /v1/returns/{id}/withdraw': { path: `/v1/returns/${x.ret}/withdraw`, body: {} },
+    'POST /v1/returns/{id}/uphold': { path: `/v1/returns/${x.ret}/uphold`, body: { reason: 'never' } },
+    'POST /v1/returns/{id}/overrule': { path: `/v1/returns/${x.ret}/overrule`, body: { reason: 'never' } },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
     'POST /v1/imports/items': { path: '/v1/imports/items?dry_run=true', body: '', ct: 'application/x-ndjson' },

@@ -65,7 +65,7 @@ describe('creating calls', () => {
       id: 0, number: 0, district_id: C.id, township_id: C.unit('TS-NCS'), item_id: items.get('ZRZY-01'), item_revision: 1,
       scenario_id: null, title: body.title, description: body.description, urgency: 'urgent', source: 'township',
       grid_id: Number(grid), location: body.location, reporter: body.reporter, attachments: body.attachments,
-      external_ref: null, status: 'dispatched', reported_at: reportedAt, version: 1,
+      external_ref: null, status: 'dispatched', duplicate_of: null, reported_at: reportedAt, closed_at: null, version: 1,
       created_at: 0, updated_at: 0, orders: 0,
     });
     assert.equal(c.created_at, c.updated_at);
