@@ -9,69 +9,32 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  expectProblem, get, listAll, post, psql, scratchDistrict, startDaemon, tokenFor,
+  expectProblem, get, listAll, psql, startDaemon,
 } from './lib.mjs';
-import { listDistrict, todayShanghai } from './list_helpers.mjs';
+import {
+  at8, callsApi, callsWorld, expect422, HOUR, ms,
+} from './calls_helpers.mjs';
+import { todayShanghai } from './list_helpers.mjs';
 
 const YEAR = todayShanghai().slice(0, 4);
-const HOUR = 3600 * 1000;
 const PHONE = '13812341234';
 const MASKED = '138****1234';
 
 let d;
 let C; // this file's district (demo units, grids and the imported list)
 let B; // another district (demo units, no list)
-let tk; // tokens by name
+let tk; // tokens by name (calls_helpers' callsWorld)
 let items; // item code -> id
+
+const w = {};
+const { create, created, call, act } = callsApi(w);
 
 before(async () => {
   d = await startDaemon();
-  C = await listDistrict(d, 'CL', (w) => tokenFor(d, w, 'district'));
-  B = scratchDistrict('CB');
-  const dept = (code) => tokenFor(d, C, 'department', { unit_id: C.unit(code), sub: `test:department:${code}` });
-  tk = {
-    township: tokenFor(d, C, 'township'), // TS-NCS
-    township2: tokenFor(d, C, 'township', { unit_id: C.unit('TS-BCS'), sub: 'test:township:bcs' }),
-    department: tokenFor(d, C, 'department'), // CD-ZRZY
-    zf: dept('CD-ZF'),
-    zj: dept('CD-ZJ'),
-    hy: dept('CD-HY'),
-    district: tokenFor(d, C, 'district'),
-    integration: tokenFor(d, C, 'integration'), // system 89000
-    integration2: tokenFor(d, C, 'integration', { system: '89001', sub: 'test:integration:89001' }),
-    bDistrict: tokenFor(d, B, 'district'),
-    bIntegration: tokenFor(d, B, 'integration'),
-    bTownship: tokenFor(d, B, 'township'),
-  };
-  items = new Map((await listAll(d, '/v1/items', tk.district)).map((x) => [x.code, x.id]));
-  assert.ok(items.get('ZRZY-01') && items.get('STHJ-04'), 'the demo list was imported');
+  Object.assign(w, await callsWorld(d, 'CL'));
+  ({ C, B, tk, items } = w);
 });
 after(async () => { await d.stop(); });
-
-const create = (who, body, opts = {}) => post(d, '/v1/calls', body, { token: tk[who], ...opts });
-const call = (id, who = 'district') => get(d, `/v1/calls/${id}`, { token: tk[who] });
-const act = (who, id, action, body, opts = {}) => post(d, `/v1/orders/${id}/${action}`, body, { token: tk[who], ...opts });
-const fields = (res) => res.json.errors.map((e) => e.field);
-const ms = (ts) => {
-  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/, 'an RFC 3339 time at +08:00');
-  return Date.parse(ts);
-};
-
-// An RFC 3339 time at +08:00, whole seconds, t ms since the epoch.
-function at8(t) {
-  return `${new Date(Math.floor(t / 1000) * 1000 + 8 * HOUR).toISOString().slice(0, 19)}+08:00`;
-}
-
-async function created(who, body, opts = {}) {
-  const r = await create(who, body, opts);
-  assert.equal(r.status, 201, r.text);
-  return r.json;
-}
-
-function expect422(res, field) {
-  expectProblem(res, 422);
-  assert.deepEqual(fields(res), [field], res.text);
-}
 
 const ids = {}; // calls and orders made along the way
 

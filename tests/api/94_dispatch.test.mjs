@@ -9,76 +9,26 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  expectProblem, get, post, psql, scratchDistrict, startDaemon, tokenFor,
+  expectProblem, psql, startDaemon,
 } from './lib.mjs';
-import { listDistrict } from './list_helpers.mjs';
-
-const HOUR = 3600 * 1000;
+import {
+  at8, callsApi, callsWorld, expect422, fields, HOUR, ms, ordersOf,
+} from './calls_helpers.mjs';
 
 let d;
 let C; // this file's district (demo units, grids and the imported list)
 let B; // another district (demo units, no list)
-let tk; // tokens by name
 let items; // item code -> id
+
+const w = {};
+const { create, created, call, dispatch, confirm, act, events } = callsApi(w);
 
 before(async () => {
   d = await startDaemon();
-  C = await listDistrict(d, 'DP', (w) => tokenFor(d, w, 'district'));
-  B = scratchDistrict('DB');
-  const dept = (code) => tokenFor(d, C, 'department', { unit_id: C.unit(code), sub: `test:department:${code}` });
-  tk = {
-    township: tokenFor(d, C, 'township'), // TS-NCS
-    township2: tokenFor(d, C, 'township', { unit_id: C.unit('TS-BCS'), sub: 'test:township:bcs' }),
-    department: tokenFor(d, C, 'department'), // CD-ZRZY
-    zf: dept('CD-ZF'),
-    zj: dept('CD-ZJ'),
-    hy: dept('CD-HY'),
-    district: tokenFor(d, C, 'district'),
-    integration: tokenFor(d, C, 'integration'),
-    bDistrict: tokenFor(d, B, 'district'),
-    bTownship: tokenFor(d, B, 'township'),
-  };
-  const list = [];
-  let cursor = null;
-  do {
-    const r = await get(d, `/v1/items?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, { token: tk.district });
-    assert.equal(r.status, 200, r.text);
-    list.push(...r.json.data);
-    cursor = r.json.next_cursor;
-  } while (cursor);
-  items = new Map(list.map((x) => [x.code, x.id]));
-  assert.ok(items.get('ZRZY-01') && items.get('STHJ-04'), 'the demo list was imported');
+  Object.assign(w, await callsWorld(d, 'DP'));
+  ({ C, B, items } = w); // tokens: w.tk (calls_helpers' callsWorld)
 });
 after(async () => { await d.stop(); });
-
-const create = (who, body, opts = {}) => post(d, '/v1/calls', body, { token: tk[who], ...opts });
-const call = (id, who = 'district') => get(d, `/v1/calls/${id}`, { token: tk[who] });
-const dispatch = (who, id, body, opts = {}) => post(d, `/v1/calls/${id}/dispatch`, body, { token: tk[who], ...opts });
-const confirm = (who, id, body, opts = {}) => post(d, `/v1/calls/${id}/confirm`, body, { token: tk[who], ...opts });
-const act = (who, id, action, body) => post(d, `/v1/orders/${id}/${action}`, body, { token: tk[who] });
-const events = (who, id, query = '') => get(d, `/v1/calls/${id}/events${query}`, { token: tk[who] });
-const fields = (res) => res.json.errors.map((e) => e.field);
-const ms = (ts) => {
-  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/, 'an RFC 3339 time at +08:00');
-  return Date.parse(ts);
-};
-const ordersOf = (callId) => Number(psql(`select count(*) from huying.orders where call_id = ${Number(callId)}`));
-
-// An RFC 3339 time at +08:00, whole seconds, t ms since the epoch.
-function at8(t) {
-  return `${new Date(Math.floor(t / 1000) * 1000 + 8 * HOUR).toISOString().slice(0, 19)}+08:00`;
-}
-
-async function created(who, body) {
-  const r = await create(who, body);
-  assert.equal(r.status, 201, r.text);
-  return r.json;
-}
-
-function expect422(res, field) {
-  expectProblem(res, 422);
-  assert.deepEqual(fields(res), [field], res.text);
-}
 
 const LEAD_ZRZY = { department_code: 'CD-ZRZY', role: 'lead' };
 const coop = (code) => ({ department_id: C.unit(code), role: 'cooperating' });

@@ -6,73 +6,27 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  expectProblem, get, post, psql, startDaemon, tokenFor,
+  expectProblem, psql, startDaemon,
 } from './lib.mjs';
-import { listDistrict } from './list_helpers.mjs';
-
-const HOUR = 3600 * 1000;
+import {
+  at8, callsApi, callsWorld, eventCount as eventsOf, expect422, HOUR, ms,
+} from './calls_helpers.mjs';
 
 let d;
 let C; // this file's district (demo units, grids and the imported list)
-let tk; // tokens by name
+
+const w = {};
+const { created, comment, plan, act, order, events, dispatchedCall } = callsApi(w);
 
 before(async () => {
   d = await startDaemon();
-  C = await listDistrict(d, 'CP', (w) => tokenFor(d, w, 'district'));
-  const dept = (code) => tokenFor(d, C, 'department', { unit_id: C.unit(code), sub: `test:department:${code}` });
-  tk = {
-    township: tokenFor(d, C, 'township'), // TS-NCS
-    township2: tokenFor(d, C, 'township', { unit_id: C.unit('TS-BCS'), sub: 'test:township:bcs' }),
-    department: tokenFor(d, C, 'department'), // CD-ZRZY
-    zf: dept('CD-ZF'),
-    hy: dept('CD-HY'),
-    district: tokenFor(d, C, 'district'),
-    integration: tokenFor(d, C, 'integration'), // system 89000
-    integration2: tokenFor(d, C, 'integration', { system: '89001', sub: 'test:integration:89001' }),
-  };
+  Object.assign(w, await callsWorld(d, 'CP', { other: false }));
+  ({ C } = w); // tokens: w.tk (calls_helpers' callsWorld)
 });
 after(async () => { await d.stop(); });
 
-const create = (who, body) => post(d, '/v1/calls', body, { token: tk[who] });
-const comment = (who, id, body, opts = {}) => post(d, `/v1/calls/${id}/comments`, body, { token: tk[who], ...opts });
-const plan = (who, id, body, opts = {}) => post(d, `/v1/orders/${id}/plan`, body, { token: tk[who], ...opts });
-const act = (who, id, action, body) => post(d, `/v1/orders/${id}/${action}`, body, { token: tk[who] });
-const order = (id, who = 'district') => get(d, `/v1/orders/${id}`, { token: tk[who] });
-const events = (who, id) => get(d, `/v1/calls/${id}/events`, { token: tk[who] });
-const fields = (res) => res.json.errors.map((e) => e.field);
 const unitName = (id) => psql(`select name from huying.units where id = ${Number(id)}`);
 const commentsOf = (callId) => Number(psql(`select count(*) from huying.comments where call_id = ${Number(callId)}`));
-const eventsOf = (type, subjectType, id) => Number(psql(
-  `select count(*) from huying.events where subject_type = '${subjectType}' and subject_id = ${Number(id)} and type = '${type}'`));
-const ms = (ts) => {
-  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/, 'an RFC 3339 time at +08:00');
-  return Date.parse(ts);
-};
-
-// An RFC 3339 time at +08:00, whole seconds, t ms since the epoch.
-function at8(t) {
-  return `${new Date(Math.floor(t / 1000) * 1000 + 8 * HOUR).toISOString().slice(0, 19)}+08:00`;
-}
-
-async function created(who, body) {
-  const r = await create(who, body);
-  assert.ok(r.status === 201, r.text);
-  return r.json;
-}
-
-function expect422(res, field) {
-  expectProblem(res, 422);
-  assert.deepEqual(fields(res), [field], res.text);
-}
-
-// A township's ZRZY-01 call, dispatched at once: {call, lead, zf} (order ids).
-async function dispatchedCall(title) {
-  const c = await created('township', { title, item_code: 'ZRZY-01' });
-  assert.equal(c.status, 'dispatched', JSON.stringify(c));
-  const lead = c.orders.find((x) => x.role === 'lead');
-  const zf = c.orders.find((x) => x.department_id === C.unit('CD-ZF'));
-  return { call: c, lead: lead.id, zf: zf && zf.id };
-}
 
 const ids = {};
 

@@ -7,78 +7,26 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  expectProblem, fixtures, get, post, psql, startDaemon, tokenFor,
+  expectProblem, fixtures, post, startDaemon, tokenFor,
 } from './lib.mjs';
-import { listDistrict } from './list_helpers.mjs';
-
-const MIN = 60 * 1000;
-const HOUR = 60 * MIN;
+import {
+  at8, callsApi, callsWorld, eventCount as eventsOf, expect409, expect422, HOUR, MIN, ms,
+} from './calls_helpers.mjs';
 
 let d;
 let C; // this file's district (demo units, grids and the imported list)
-let tk; // tokens by name
+let tk; // tokens by name (calls_helpers' callsWorld, and otherDistrict)
+
+const w = {};
+const { created, urgency, cancel, act, dispatch, call, order, events, dispatchedCall } = callsApi(w);
 
 before(async () => {
   d = await startDaemon();
-  C = await listDistrict(d, 'UC', (w) => tokenFor(d, w, 'district'));
-  const dept = (code) => tokenFor(d, C, 'department', { unit_id: C.unit(code), sub: `test:department:${code}` });
-  tk = {
-    township: tokenFor(d, C, 'township'), // TS-NCS
-    department: tokenFor(d, C, 'department'), // CD-ZRZY
-    zf: dept('CD-ZF'),
-    zj: dept('CD-ZJ'),
-    hy: dept('CD-HY'),
-    district: tokenFor(d, C, 'district'),
-    integration: tokenFor(d, C, 'integration'),
-    otherDistrict: tokenFor(d, fixtures().A, 'district'),
-  };
+  Object.assign(w, await callsWorld(d, 'UC', { other: false }));
+  ({ C, tk } = w);
+  tk.otherDistrict = tokenFor(d, fixtures().A, 'district');
 });
 after(async () => { await d.stop(); });
-
-const create = (who, body) => post(d, '/v1/calls', body, { token: tk[who] });
-const urgency = (who, id, body, opts = {}) => post(d, `/v1/calls/${id}/urgency`, body, { token: tk[who], ...opts });
-const cancel = (who, id, body, opts = {}) => post(d, `/v1/orders/${id}/cancel`, body, { token: tk[who], ...opts });
-const act = (who, id, action, body) => post(d, `/v1/orders/${id}/${action}`, body, { token: tk[who] });
-const dispatch = (who, id, body, opts = {}) => post(d, `/v1/calls/${id}/dispatch`, body, { token: tk[who], ...opts });
-const call = (id, who = 'district') => get(d, `/v1/calls/${id}`, { token: tk[who] });
-const order = (id, who = 'district') => get(d, `/v1/orders/${id}`, { token: tk[who] });
-const events = (who, id) => get(d, `/v1/calls/${id}/events`, { token: tk[who] });
-const fields = (res) => res.json.errors.map((e) => e.field);
-const eventsOf = (type, subjectType, id) => Number(psql(
-  `select count(*) from huying.events where subject_type = '${subjectType}' and subject_id = ${Number(id)} and type = '${type}'`));
-const ms = (ts) => {
-  assert.match(ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$/, 'an RFC 3339 time at +08:00');
-  return Date.parse(ts);
-};
-function at8(t) {
-  return `${new Date(Math.floor(t / 1000) * 1000 + 8 * HOUR).toISOString().slice(0, 19)}+08:00`;
-}
-
-async function created(who, body) {
-  const r = await create(who, body);
-  assert.equal(r.status, 201, r.text);
-  return r.json;
-}
-
-function expect422(res, field) {
-  expectProblem(res, 422);
-  assert.deepEqual(fields(res), [field], res.text);
-}
-
-function expect409(res, current) {
-  expectProblem(res, 409);
-  assert.equal(res.json.current_status, current, res.text);
-}
-
-// A township's ZRZY-01 call, dispatched at once: {call, lead, zf, zj} (order ids).
-async function dispatchedCall(title) {
-  const c = await created('township', { title, item_code: 'ZRZY-01' });
-  assert.equal(c.status, 'dispatched', JSON.stringify(c));
-  const by = (code) => c.orders.find((x) => x.department_id === C.unit(code)).id;
-  const lead = c.orders.find((x) => x.role === 'lead');
-  assert.equal(lead.department_id, C.unit('CD-ZRZY'));
-  return { call: c, lead: lead.id, zf: by('CD-ZF'), zj: by('CD-ZJ') };
-}
 
 async function ok200(resP, what) {
   const r = await resP;
