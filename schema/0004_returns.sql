@@ -151,6 +151,24 @@ begin
 end
 $$;
 
+-- ---- the hotline's tickets -----------------------------------------------------------------
+-- Two posts of one ticket at once: api.call_create (0003) looks the ticket up, then inserts;
+-- the second post would find nothing and hit the unique constraint (a 409 where DESIGN says
+-- "posting it again returns the existing call with 200"). The same function now runs behind a
+-- transaction lock on (district, system, ticket), so the second post waits for the first and
+-- then finds its call. Calls without an external_ref take no lock.
+alter function api.call_create(jsonb, text) rename to call_create_unlocked;
+create function api.call_create(body jsonb, idem_key text) returns setof api.answer
+language plpgsql volatile as $$
+begin
+  if body ? 'external_ref' and auth.role() = 'integration' then
+    perform pg_advisory_xact_lock(hashtextextended(
+      format('calls.external_ref %s %s %s', auth.district(), auth.claims() ->> 'system', body -> 'external_ref' ->> 'id'), 0));
+  end if;
+  return query select * from api.call_create_unlocked(body, idem_key);
+end
+$$;
+
 -- ---- JSON --------------------------------------------------------------------------------
 -- A call as the API shows it; 0003's, with closed_at and duplicate_of.
 create or replace function api.call_json(c huying.calls) returns jsonb
@@ -260,7 +278,6 @@ begin
     return;
   end if;
   if p_action in ('resolve', 'plan') and o.status = 'dispatched' then
-    update huying.orders set accepted_at = now() where id = o.id;
     perform api.event('order', o.id, 'order.accepted', jsonb_build_object('call_id', o.call_id, 'implicit', true));
   end if;
   if o.return_pending then -- resolving with a return pending: the request is withdrawn
@@ -272,7 +289,7 @@ begin
   update huying.orders set status = next_status, return_pending = false,
          plan = case when p_action = 'plan' then body ->> 'plan' else plan end,
          resolve_by = case when p_action = 'plan' then (body ->> 'resolve_by')::timestamptz else resolve_by end,
-         accepted_at = case when p_action = 'accept' then now() else accepted_at end,
+         accepted_at = case when o.status = 'dispatched' then now() else accepted_at end, -- accept, or implicitly
          resolved_at = case when p_action = 'resolve' then now() else resolved_at end,
          resolution = case when p_action = 'resolve' then body ->> 'resolution' else resolution end,
          version = version + 1, updated_at = now()

@@ -92,16 +92,9 @@ describe('two actors at once', () => {
       [`order.accepted|${leads[0]}`]);
   });
 
-  // TODO(server): fails with 503 "the request conflicted with another; retry" (a deadlock,
-  // 40P01). Resolving a dispatched order updates the order row twice (accepted_at, then the
-  // status), and the second update of a row this transaction already updated fires the
-  // foreign-key check orders.call_id -> calls (FOR KEY SHARE on the call); api.call_settle
-  // then locks the call FOR UPDATE, which waits for the other department's KEY SHARE while
-  // that department waits for ours. Fix: api.call_settle locks with FOR NO KEY UPDATE (and
-  // api.order_act writes accepted_at in its one UPDATE). Remove `todo` when it is fixed.
-  test('the three orders of 30 calls resolved at once by their departments: every call resolved once (version 2, one call.resolved)', {
-    todo: 'server: concurrent resolves of one call deadlock (503); see the comment above',
-  }, async () => {
+  // Each step locks the call row first (api.call_lock, 0004), so resolves of one call's
+  // orders queue instead of deadlocking (they used to: 503 on 40P01).
+  test('the three orders of 30 calls resolved at once by their departments: every call resolved once (version 2, one call.resolved)', async () => {
     const calls = await Promise.all(Array.from({ length: 30 }, (_, i) => dispatchedCall(`并发办结 ${i}`)));
     const answers = await Promise.all(calls.flatMap((x) => [
       act('department', x.lead, 'resolve', { resolution: '已处理（牵头）。' }),
@@ -162,16 +155,9 @@ describe('the same call posted many times at once', () => {
     assert.deepEqual(again.json, first.json);
   });
 
-  // TODO(server): the losers of the race answer 409 "the resource already exists" (23505 on
-  // calls (district_id, external_system, external_id)) instead of 200 with the call:
-  // api.call_create looks the ticket up, finds none while the winner has not committed, and
-  // inserts. Fix: serialise on the ticket before the look-up, e.g.
-  // pg_advisory_xact_lock(hashtextextended(district || system || id, 0)), so that the
-  // look-up (a new snapshot under READ COMMITTED) sees the winner's call; numbers stay
-  // gapless. Remove `todo` when it is fixed.
-  test('5 rounds of 20 hotline posts of one ticket (external_ref, no Idempotency-Key) at once, with 5 of the same ticket in district B: one call in each; 201 once, 200 with it otherwise', {
-    todo: 'server: a concurrent repost of a hotline ticket answers 409 instead of 200; see the comment above',
-  }, async (t) => {
+  // Posts of one ticket queue on a transaction lock of (district, system, ticket) before the
+  // look-up (api.call_create, 0004); they used to race into the unique constraint (409).
+  test('5 rounds of 20 hotline posts of one ticket (external_ref, no Idempotency-Key) at once, with 5 of the same ticket in district B: one call in each; 201 once, 200 with it otherwise', async (t) => {
     // (one round shows the race about two times in three; five make it all but certain)
     for (let round = 0; round < 5; round++) {
       const ref = `RACE-${round}-${crypto.randomBytes(6).toString('hex')}`;
