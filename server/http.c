@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "dates.h"
 #include "metrics.h"
 #include "ratelimit.h"
 
@@ -578,6 +579,51 @@ int http_id_filter_or_reply(http_req *r, const char *name, const char *v)
 	if (ok)
 		return 0;
 	http_field_problem(r, name, "must be a positive integer", "invalid filter");
+	return -1;
+}
+
+int http_bool_filter_or_reply(http_req *r, const char *name, const char *v)
+{
+	if (!v || strcmp(v, "true") == 0 || strcmp(v, "false") == 0)
+		return 0;
+	http_field_problem(r, name, "must be true or false", "invalid filter");
+	return -1;
+}
+
+int http_text_filter_or_reply(http_req *r, const char *name, const char *v, size_t min, size_t max)
+{
+	if (!v)
+		return 0;
+	size_t n = 0; /* characters: the query decoder let only valid UTF-8 through */
+	for (const char *p = v; *p; p++)
+		n += ((unsigned char)*p & 0xC0) != 0x80;
+	if (n >= min && n <= max)
+		return 0;
+	char msg[64];
+	snprintf(msg, sizeof msg, "must be %zu to %zu characters", min, max);
+	http_field_problem(r, name, msg, "invalid filter");
+	return -1;
+}
+
+int http_timestamp_filter_or_reply(http_req *r, const char *name, const char **v)
+{
+	if (!*v)
+		return 0;
+	size_t n = strlen(*v);
+	/* "...T08:00:00+08:00" sent without percent-encoding arrives with the + decoded to a
+	 * space (form encoding); a space exactly where the offset's sign goes can mean nothing
+	 * else, so it is read as the + it was. */
+	if (n >= 6 && (*v)[n - 6] == ' ') {
+		const char *fixed = scratch_dup(r, *v, n);
+		if (fixed) {
+			((char *)fixed)[n - 6] = '+';
+			*v = fixed;
+		}
+	}
+	if (dates_check_timestamp(*v) == 0)
+		return 0;
+	http_field_problem(r, name, "must be an RFC 3339 timestamp with an offset, e.g. 2026-02-10T08:00:00+08:00",
+			   "invalid filter");
 	return -1;
 }
 

@@ -105,6 +105,15 @@ int http_list_query_or_reply(http_req *r, const char *const *names, const char *
 int http_enum_filter_or_reply(http_req *r, const char *name, const char *v, const char *const *allowed);
 int http_id_filter_or_reply(http_req *r, const char *name, const char *v);
 
+/* More optional filters, NULL passing as above, anything else answered 422 naming the
+ * filter (returns -1): a boolean (true or false); a text of min..max characters (UTF-8
+ * code points); an RFC 3339 timestamp with an offset. The timestamp's *v may be replaced
+ * by a request-lifetime copy: an unencoded + before the offset reaches the daemon as a
+ * space (form decoding), and is read as the + it was. */
+int http_bool_filter_or_reply(http_req *r, const char *name, const char *v);
+int http_text_filter_or_reply(http_req *r, const char *name, const char *v, size_t min, size_t max);
+int http_timestamp_filter_or_reply(http_req *r, const char *name, const char **v);
+
 /* Validates the parsed JSON body against fields; answers 422 naming each bad field. */
 int http_validate_or_reply(http_req *r, const json_field *fields);
 /* Refuses (422 naming the code field) a body that names one thing both by id and by code:
