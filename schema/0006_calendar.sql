@@ -822,7 +822,8 @@ declare
   k huying.calendars;
   changed boolean;
   seg jsonb;
-  x jsonb;
+  ent jsonb;
+  unknown text;
   i integer := 0;
   dt date;
   seen date[] := '{}';
@@ -843,13 +844,15 @@ begin
     errs := api.err(errs, null, 'days', 'has at most 366 entries');
   end if;
   i := 0;
-  for x in select jsonb_array_elements(body -> 'days') loop
-    if jsonb_typeof(x) <> 'object' then
+  for ent in select jsonb_array_elements(body -> 'days') loop
+    if jsonb_typeof(ent) <> 'object' then
       errs := api.err(errs, null, format('days[%s]', i), 'is {date, kind, name?}');
     else
-      select api.err(errs, null, format('days[%s].%s', i, f), 'is not a known field') into errs
-        from jsonb_object_keys(x) f where f not in ('date', 'kind', 'name') order by f limit 1;
-      dt := case when jsonb_typeof(x -> 'date') = 'string' then api.date_or_null(x ->> 'date') end;
+      unknown := (select f from jsonb_object_keys(ent) f where f not in ('date', 'kind', 'name') order by f limit 1);
+      if unknown is not null then
+        errs := api.err(errs, null, format('days[%s].%s', i, unknown), 'is not a known field');
+      end if;
+      dt := case when jsonb_typeof(ent -> 'date') = 'string' then api.date_or_null(ent ->> 'date') end;
       if dt is null then
         errs := api.err(errs, null, format('days[%s].date', i), 'must be a date YYYY-MM-DD');
       elsif extract(year from dt) <> p_year then
@@ -859,11 +862,11 @@ begin
                         format('appears twice (first at days[%s])', array_position(seen, dt) - 1));
       end if;
       seen := seen || dt;
-      if jsonb_typeof(x -> 'kind') is distinct from 'string' or x ->> 'kind' not in ('holiday', 'workday') then
+      if jsonb_typeof(ent -> 'kind') is distinct from 'string' or ent ->> 'kind' not in ('holiday', 'workday') then
         errs := api.err(errs, null, format('days[%s].kind', i), 'must be holiday or workday');
       end if;
-      if x ? 'name' and jsonb_typeof(x -> 'name') <> 'null'
-         and (jsonb_typeof(x -> 'name') <> 'string' or char_length(x ->> 'name') not between 1 and 50) then
+      if ent ? 'name' and jsonb_typeof(ent -> 'name') <> 'null'
+         and (jsonb_typeof(ent -> 'name') <> 'string' or char_length(ent ->> 'name') not between 1 and 50) then
         errs := api.err(errs, null, format('days[%s].name', i), 'is text of 1 to 50 characters, or null');
       end if;
     end if;
@@ -879,23 +882,21 @@ begin
   if if_match is not null and if_match <> '"' || k.version || '"' then
     raise exception using errcode = 'HY412', message = format('the calendar of %s is at version %s', p_year, k.version);
   end if;
-  create temp table cal_in on commit drop as
-    select (x ->> 'date')::date as day, x ->> 'kind' as kind, x ->> 'name' as name
-      from jsonb_array_elements(body -> 'days') x;
   changed := k.office_hours is distinct from body -> 'office_hours'
-    or exists (select c.day, c.kind, c.name from huying.calendar_days c
-                where c.district_id = d and c.day between make_date(p_year, 1, 1) and make_date(p_year, 12, 31)
-               except select day, kind, name from cal_in)
-    or exists (select day, kind, name from cal_in
-               except select c.day, c.kind, c.name from huying.calendar_days c
-                where c.district_id = d and c.day between make_date(p_year, 1, 1) and make_date(p_year, 12, 31));
+    or (select coalesce(jsonb_agg(jsonb_build_object('date', c.day, 'kind', c.kind, 'name', c.name) order by c.day), '[]')
+          from huying.calendar_days c
+         where c.district_id = d and c.day between make_date(p_year, 1, 1) and make_date(p_year, 12, 31))
+       is distinct from
+       (select coalesce(jsonb_agg(jsonb_build_object('date', e ->> 'date', 'kind', e ->> 'kind', 'name', e ->> 'name')
+                                  order by e ->> 'date'), '[]')
+          from jsonb_array_elements(body -> 'days') e);
   if changed then
     update huying.calendars set office_hours = body -> 'office_hours' where district_id = d and year = p_year;
     delete from huying.calendar_days c
      where c.district_id = d and c.day between make_date(p_year, 1, 1) and make_date(p_year, 12, 31);
-    insert into huying.calendar_days (district_id, day, kind, name) select d, day, kind, name from cal_in;
+    insert into huying.calendar_days (district_id, day, kind, name)
+    select d, (e ->> 'date')::date, e ->> 'kind', e ->> 'name' from jsonb_array_elements(body -> 'days') e;
   end if;
-  drop table cal_in;
   perform api.calendar_settle(p_year, changed, jsonb_build_object('source', 'put'));
   return next row(200, '"' || coalesce((select version from huying.calendars where district_id = d and year = p_year), 0) || '"',
                   null, api.calendar_json(p_year)::text, false)::api.answer;
