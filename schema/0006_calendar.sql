@@ -960,6 +960,7 @@ begin
     perform api.calendar_settle(y.year, y.inserted + y.updated > 0,
                                 jsonb_build_object('source', 'import', 'inserted', y.inserted, 'updated', y.updated));
   end loop;
+  drop table c_in, c_done;  -- so that a second import in the same transaction works too
   return api.import_answer(nrows, ins, upd, p_dry_run);
 end
 $$;
