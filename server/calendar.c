@@ -12,10 +12,9 @@
 #define YEAR_MIN 2000
 #define YEAR_MAX 2100
 
-static db_stmt st_cal_get =
-	DB_STMT("calendar_get", "select '\"' || (j ->> 'version') || '\"', j::text from api.calendar_json($1::integer) j", 1);
-static db_stmt st_cal_put =
-	DB_STMT("calendar_put", "select * from api.calendar_put($1::integer, $2::jsonb, $3)", 3);
+static db_stmt st_cal_get = DB_STMT(
+	"calendar_get", "select '\"' || (j ->> 'version') || '\"', j::text from api.calendar_json($1::integer) j", 1);
+static db_stmt st_cal_put = DB_STMT("calendar_put", "select * from api.calendar_put($1::integer, $2::jsonb, $3)", 3);
 /* The three urgencies, always all three: a district without its own row shows the built-in
  * policy (version 0). */
 static db_stmt st_sla_list =
@@ -24,8 +23,8 @@ static db_stmt st_sla_list =
 		" from unnest(array['normal', 'urgent', 'emergency']) with ordinality x (u, n)",
 		0);
 static db_stmt st_sla_put = DB_STMT("sla_policies_put", "select * from api.sla_put($1, $2::jsonb, $3)", 3);
-static db_stmt st_settings_get =
-	DB_STMT("settings_get", "select '\"' || s.version || '\"', api.settings_json(s)::text from api.settings() s", 0);
+static db_stmt st_settings_get = DB_STMT(
+	"settings_get", "select '\"' || s.version || '\"', api.settings_json(s)::text from api.settings() s", 0);
 static db_stmt st_settings_put = DB_STMT("settings_put", "select * from api.settings_put($1::jsonb, $2)", 2);
 
 /* The {year} of the path, checked (it routed as a positive integer). Returns -1 after

@@ -258,8 +258,7 @@ out:
 static db_stmt st_units = DB_STMT("import_units", "select * from api.import_units($1::boolean, $2::date)", 2);
 static db_stmt st_grids = DB_STMT("import_grids", "select * from api.import_grids($1::boolean, $2::date)", 2);
 static db_stmt st_items = DB_STMT("import_items", "select * from api.import_items($1::boolean, $2::date)", 2);
-static db_stmt st_calendar =
-	DB_STMT("import_calendar", "select * from api.import_calendar($1::boolean, $2::date)", 2);
+static db_stmt st_calendar = DB_STMT("import_calendar", "select * from api.import_calendar($1::boolean, $2::date)", 2);
 
 static void run(http_req *r, db_stmt *st, int items)
 {
