@@ -141,14 +141,21 @@ grant update (accept_minutes, accept_working, accept_working_days, resolve_minut
 
 -- The caller's district settings: its row, else the defaults (the table's column defaults,
 -- repeated here; version 0). Fields are set by name, so a column added later is NULL here
--- until this function learns its default.
+-- until this function learns its default. (plpgsql, like api.sla below, so that its plan is
+-- cached for the session.)
 create function api.settings() returns huying.settings
-language sql stable as $$
-  select coalesce(
-    (select s from huying.settings s where s.district_id = auth.district()),
-    jsonb_populate_record(null::huying.settings,
-      jsonb_build_object('district_id', auth.district(), 'reopen_days', 7, 'auto_close_days', 7,
-                         'escalation_grace_days', 1, 'extension_lead_days', 1, 'version', 0)))
+language plpgsql stable as $$
+declare
+  s huying.settings;
+begin
+  select * into s from huying.settings x where x.district_id = auth.district();
+  if s.district_id is null then
+    s := jsonb_populate_record(null::huying.settings,
+           jsonb_build_object('district_id', auth.district(), 'reopen_days', 7, 'auto_close_days', 7,
+                              'escalation_grace_days', 1, 'extension_lead_days', 1, 'version', 0));
+  end if;
+  return s;
+end
 $$;
 
 -- The district's reopen window in days (0004's placeholder answered 7).
