@@ -4,7 +4,6 @@
  * the district office writes them with PUT, If-Match honoured. The deadline arithmetic over
  * them lives in SQL (schema/0006_calendar.sql, api.limit_due); the calendar's bulk import is
  * POST /v1/imports/calendar (server/imports.c). */
-#include <stdio.h>
 #include <string.h>
 
 #include "handlers.h"
