@@ -101,6 +101,8 @@ curl -s -H "Authorization: Bearer \$TOKEN_INTEGRATION" -H 'Accept: text/csv' '$b
 curl -s -H "Authorization: Bearer \$TOKEN_TOWNSHIP" '$base/v1/items?q=%E6%B8%94%E8%88%B9'
 curl -s -H "Authorization: Bearer \$TOKEN_DEPARTMENT" -H 'Accept: image/svg+xml' '$base/v1/items/1/flow' > flow.svg
 curl -s -H "Authorization: Bearer \$TOKEN_DISTRICT" -H 'Content-Type: text/csv' --data-binary @data/demo/grids.csv '$base/v1/imports/grids?dry_run=true'
+curl -s -H "Authorization: Bearer \$TOKEN_TOWNSHIP" '$base/v1/calendar/2026'
+curl -s -H "Authorization: Bearer \$TOKEN_DEPARTMENT" '$base/v1/sla-policies'
 curl -s '$base/readyz'
 EOF
 
@@ -117,6 +119,11 @@ for _ in $(seq 50); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; 
 printf '\n==> the responsibility list (POST /v1/imports/items)\n'
 curl -sS -H "Authorization: Bearer $tok_district" -H 'Content-Type: application/x-ndjson' \
      --data-binary @data/demo/items.ndjson "$base/v1/imports/items?effective_from=2026-01-01"
+# The 2026 calendar (holidays and adjusted workdays 调休) the same way: every deadline is
+# counted over it. Again a second run changes nothing ("unchanged": 39).
+printf '\n\n==> the 2026 calendar (POST /v1/imports/calendar)\n'
+curl -sS -H "Authorization: Bearer $tok_district" -H 'Content-Type: text/csv' \
+     --data-binary @data/demo/calendar-2026.csv "$base/v1/imports/calendar"
 printf '\n\n==> serving on %s (Ctrl-C to stop)\n' "$base"
 set +e
 while :; do

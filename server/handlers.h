@@ -36,6 +36,7 @@ void list_changes_enact(http_req *r);
 void imports_units(http_req *r);
 void imports_grids(http_req *r);
 void imports_items(http_req *r);
+void imports_calendar(http_req *r);
 
 /* calls.c */
 void calls_create(http_req *r);
@@ -64,5 +65,13 @@ void returns_get(http_req *r);
 void returns_withdraw(http_req *r);
 void returns_uphold(http_req *r);
 void returns_overrule(http_req *r);
+
+/* calendar.c: working time (calendar, SLA policies, settings) */
+void calendar_get(http_req *r);
+void calendar_put(http_req *r);
+void sla_policies_list(http_req *r);
+void sla_policies_put(http_req *r);
+void settings_get(http_req *r);
+void settings_put(http_req *r);
 
 #endif

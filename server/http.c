@@ -712,7 +712,8 @@ void http_reply_csv(http_req *r, db_result *res, const char *header, int limit)
 
 /* ---- routing and the check sequence ---------------------------------------------------- */
 
-/* Matches path against a route pattern; fills ids for {id} segments. */
+/* Matches path against a route pattern; fills ids for its {name} segments ({id}, {year}),
+ * each a positive integer. */
 static int path_matches(const char *pattern, const char *path, int64_t *ids)
 {
 	int nid = 0;
@@ -722,7 +723,7 @@ static int path_matches(const char *pattern, const char *path, int64_t *ids)
 		pattern++;
 		path++;
 		size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
-		if (pl == 4 && strncmp(pattern, "{id}", 4) == 0) {
+		if (pl > 2 && pattern[0] == '{' && pattern[pl - 1] == '}') {
 			if (sl == 0 || sl > 15 || path[0] == '0')
 				return 0;
 			int64_t v = 0;

@@ -1,4 +1,4 @@
-/* imports: POST /v1/imports/{units|grids|items} (the district office).
+/* imports: POST /v1/imports/{units|grids|items|calendar} (the district office).
  *
  * The body (text/csv with a header row, or application/x-ndjson, one object per line) is
  * read in chunks and never held whole: each record becomes one JSON object and goes to
@@ -258,6 +258,7 @@ out:
 static db_stmt st_units = DB_STMT("import_units", "select * from api.import_units($1::boolean, $2::date)", 2);
 static db_stmt st_grids = DB_STMT("import_grids", "select * from api.import_grids($1::boolean, $2::date)", 2);
 static db_stmt st_items = DB_STMT("import_items", "select * from api.import_items($1::boolean, $2::date)", 2);
+static db_stmt st_calendar = DB_STMT("import_calendar", "select * from api.import_calendar($1::boolean, $2::date)", 2);
 
 static void run(http_req *r, db_stmt *st, int items)
 {
@@ -350,4 +351,9 @@ void imports_grids(http_req *r)
 void imports_items(http_req *r)
 {
 	run(r, &st_items, 1);
+}
+/* The calendar's days (date, kind, name), merged into their years. */
+void imports_calendar(http_req *r)
+{
+	run(r, &st_calendar, 0);
 }

@@ -63,9 +63,20 @@ const route route_table[] = {
 	 ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
 	{"POST", "/v1/returns/{id}/overrule", returns_overrule, ROLE_DISTRICT, "calls:write", ROUTE_BODY | ROUTE_IF_MATCH},
 
+	{"GET", "/v1/calendar/{year}", calendar_get, ROLES_ALL, NULL, 0},
+	{"PUT", "/v1/calendar/{year}", calendar_put, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
+	{"GET", "/v1/sla-policies", sla_policies_list, ROLES_ALL, NULL, 0},
+	/* one row per urgency: path segments are literals or integers */
+	{"PUT", "/v1/sla-policies/normal", sla_policies_put, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
+	{"PUT", "/v1/sla-policies/urgent", sla_policies_put, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
+	{"PUT", "/v1/sla-policies/emergency", sla_policies_put, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
+	{"GET", "/v1/settings", settings_get, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, NULL, 0},
+	{"PUT", "/v1/settings", settings_put, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
+
 	{"POST", "/v1/imports/units", imports_units, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/grids", imports_grids, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/items", imports_items, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
+	{"POST", "/v1/imports/calendar", imports_calendar, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 };
 
 const int route_count = (int)(sizeof route_table / sizeof route_table[0]);

@@ -18,7 +18,7 @@ enum {
 
 typedef struct route {
 	const char *method;
-	const char *path; /* literal segments and {id} (a positive integer) */
+	const char *path; /* literal segments and {name} segments ({id}, {year}: a positive integer) */
 	route_fn fn;
 	unsigned roles;    /* auth_role bits allowed; 0: no token needed */
 	const char *scope; /* token scope the route needs, or NULL */

@@ -131,9 +131,23 @@ function sample(route) {
     'POST /v1/returns/{id}/withdraw': { path: `/v1/returns/${x.ret}/withdraw`, body: {} },
     'POST /v1/returns/{id}/uphold': { path: `/v1/returns/${x.ret}/uphold`, body: { reason: 'never' } },
     'POST /v1/returns/{id}/overrule': { path: `/v1/returns/${x.ret}/overrule`, body: { reason: 'never' } },
+    // the working-time configuration: readable by the roles of the district, written by its
+    // office (the district role never sends these PUTs here: nothing of X changes)
+    'GET /v1/calendar/{year}': { path: '/v1/calendar/2026' },
+    'PUT /v1/calendar/{year}': { path: '/v1/calendar/2099', body: { office_hours: [['09:00', '17:00']], days: [] } },
+    'GET /v1/sla-policies': { path: '/v1/sla-policies' },
+    ...Object.fromEntries(['normal', 'urgent', 'emergency'].map((u) => [`PUT /v1/sla-policies/${u}`, {
+      path: `/v1/sla-policies/${u}`,
+      body: { accept: { minutes: 60, clock: 'wall' }, resolve: { working_days: 2 }, triage: { minutes: 30, clock: 'wall' }, warn_percent: 75 },
+    }])),
+    'GET /v1/settings': { path: '/v1/settings' },
+    'PUT /v1/settings': {
+      path: '/v1/settings', body: { reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1 },
+    },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
     'POST /v1/imports/items': { path: '/v1/imports/items?dry_run=true', body: '', ct: 'application/x-ndjson' },
+    'POST /v1/imports/calendar': { path: '/v1/imports/calendar?dry_run=true', body: 'date,kind,name\r\n', ct: 'text/csv' },
   };
   const s = table[`${route.method} ${route.path}`];
   assert.ok(s, `no sample request for ${route.method} ${route.path}: add one to 20_routes.test.mjs`);
@@ -243,7 +257,7 @@ describe('routing', () => {
     const templates = [...new Set(ROUTES.map((r) => r.path))];
     let n = 0;
     for (const tpl of templates) {
-      const p = tpl.replace('{id}', String(fx.A.office));
+      const p = tpl.replace(/\{[a-z]+\}/, String(fx.A.office)); // {id}, {year}
       const have = ROUTES.filter((r) => r.path === tpl).map((r) => r.method);
       for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((x) => !have.includes(x))) {
         for (const token of [undefined, tokenFor(d, fx.A, 'district')]) {

@@ -15,6 +15,7 @@ import {
   at8, callsApi, callsWorld, expect422, HOUR, ms,
 } from './calls_helpers.mjs';
 import { todayShanghai } from './list_helpers.mjs';
+import { workingTime } from './calendar_helpers.mjs';
 
 const YEAR = todayShanghai().slice(0, 4);
 const PHONE = '13812341234';
@@ -28,6 +29,8 @@ let items; // item code -> id
 
 const w = {};
 const { create, created, call, act } = callsApi(w);
+// This district has no calendar: working days are Monday to Friday, 08:30–12:00 and 13:30–17:30.
+const wt = workingTime();
 
 before(async () => {
   d = await startDaemon();
@@ -83,9 +86,10 @@ describe('creating calls', () => {
         return_pending: false, version: 1, created_at: 0,
       });
       assert.equal(o.created_at, c.created_at);
-      // urgent: accept within 2 h, resolve within min(3 days, the item's 15 days)
+      // urgent: accept within 2 h wall-clock, resolve within min(3, the item's 15) working days
       assert.equal(ms(o.accept_by) - t0, 2 * HOUR, `accept_by ${o.accept_by} vs created_at ${c.created_at}`);
-      assert.equal(ms(o.resolve_by) - t0, 3 * 24 * HOUR, `resolve_by ${o.resolve_by}`);
+      assert.equal(ms(o.resolve_by), wt.addDays(t0, 3), `resolve_by ${o.resolve_by}`);
+      assert.match(o.resolve_by, /T17:30:00\+08:00$/);
     }
     ids.orders1 = {
       lead: c.orders[0].id,
@@ -115,15 +119,15 @@ describe('creating calls', () => {
     assert.deepEqual([c.status, c.item_id, c.orders], ['triage', items.get('ZRZY-01'), []]);
   });
 
-  test('the district office calls for a township it names (township_code): normal urgency, 8 h / the item\'s 15 days', async () => {
+  test('the district office calls for a township it names (township_code): normal urgency, 1 / the item\'s 15 working days', async () => {
     const c = await created('district', { title: '区级巡查发现违法占地', item_code: 'ZRZY-01', township_code: 'TS-BCS' });
     ids.districtCall = c.id;
     assert.deepEqual([c.township_id, c.source, c.status, c.urgency, c.orders.length],
       [C.unit('TS-BCS'), 'district', 'dispatched', 'normal', 3]);
     const t0 = ms(c.created_at);
     for (const o of c.orders) {
-      assert.equal(ms(o.accept_by) - t0, 8 * HOUR, o.accept_by);
-      assert.equal(ms(o.resolve_by) - t0, 15 * 24 * HOUR, o.resolve_by);
+      assert.equal(ms(o.accept_by), wt.addDays(t0, 1), o.accept_by);
+      assert.equal(ms(o.resolve_by), wt.addDays(t0, 15), o.resolve_by);
     }
     ids.districtLead = c.orders.find((o) => o.role === 'lead').id;
     // by id too; and without any township: 422 naming township_id

@@ -12,6 +12,7 @@ import {
 import {
   at8, callsApi, callsWorld, eventCount as eventsOf, expect409, expect422, HOUR, MIN, ms,
 } from './calls_helpers.mjs';
+import { workingTime } from './calendar_helpers.mjs';
 
 let d;
 let C; // this file's district (demo units, grids and the imported list)
@@ -58,7 +59,7 @@ describe('changing the urgency of a call', () => {
       const was = c.orders.find((y) => y.id === id);
       assert.equal(o.plan, null);
       assert.equal(ms(o.accept_by), ms(o.created_at) + 30 * MIN, `order ${id} accept_by: ${JSON.stringify(o)}`);
-      // ZRZY-01's limit is 15 days: min(24 h, 15 days) = 24 h
+      // ZRZY-01's limit is 15 working days: 24 h wall-clock ends first
       assert.equal(ms(o.resolve_by), ms(o.created_at) + 24 * HOUR, `order ${id} resolve_by: ${JSON.stringify(o)}`);
       assert.ok(ms(o.resolve_by) < ms(was.resolve_by), 'earlier than under normal');
       assert.equal(o.version, was.version + 1, `order ${id} version +1`);
@@ -83,11 +84,13 @@ describe('changing the urgency of a call', () => {
     assert.deepEqual((await call(ids.call)).json, before);
   });
 
-  test('back to normal: deadlines from the dispatch time again (item limit 15 days)', async () => {
+  test('back to normal: deadlines from the dispatch time again (item limit 15 working days)', async () => {
     const r = await urgency('district', ids.call, { urgency: 'normal', reason: '已控制。' });
     assert.equal(r.status, 200, r.text);
     const lead = r.json.orders.find((y) => y.role === 'lead');
-    assert.equal(ms(lead.resolve_by), ms(lead.created_at) + 15 * 24 * HOUR, JSON.stringify(lead));
+    // this district has no calendar: working days are Monday to Friday
+    assert.equal(ms(lead.accept_by), workingTime().addDays(ms(lead.created_at), 1), JSON.stringify(lead));
+    assert.equal(ms(lead.resolve_by), workingTime().addDays(ms(lead.created_at), 15), JSON.stringify(lead));
     assert.equal(eventsOf('call.urgency_changed', 'call', ids.call), 2);
   });
 

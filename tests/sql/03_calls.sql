@@ -132,22 +132,25 @@ select plan(125);
 select is(current_user::text, 'huying_api', 'the checks run as huying_api');
 
 -- ---- api.deadlines: the default policy ---------------------------------------------------
+-- Over the working-time calendar (0006); this district has none, so weekends are its only
+-- days off and office hours are 08:30–12:00 and 13:30–17:30. 2026-03-02 is a Monday.
+-- (tests/sql/05_calendar.sql checks the arithmetic itself against the 2026 calendar.)
 select set_config('huying.claims', :'cl_dist', true) \g /dev/null
 select is((select row(accept_by, resolve_by)::text from api.deadlines('urgent', null, '2026-03-02 09:00+08')),
-          row('2026-03-02 11:00+08'::timestamptz, '2026-03-05 09:00+08'::timestamptz)::text,
-          'deadlines: urgent accepts in 2 h and resolves in 3 days');
-select is((select resolve_by from api.deadlines('urgent', 10, '2026-03-02 09:00+08')), '2026-03-05 09:00+08'::timestamptz,
-          'deadlines: urgent keeps 3 days when the item allows 10');
-select is((select resolve_by from api.deadlines('urgent', 2, '2026-03-02 09:00+08')), '2026-03-04 09:00+08'::timestamptz,
-          'deadlines: urgent takes a stricter 2-day limit');
+          row('2026-03-02 11:00+08'::timestamptz, '2026-03-05 17:30+08'::timestamptz)::text,
+          'deadlines: urgent accepts in 2 h wall-clock and resolves in 3 working days (Monday 09:00 -> Thursday 17:30)');
+select is((select resolve_by from api.deadlines('urgent', 10, '2026-03-02 09:00+08')), '2026-03-05 17:30+08'::timestamptz,
+          'deadlines: urgent keeps 3 working days when the item allows 10');
+select is((select resolve_by from api.deadlines('urgent', 2, '2026-03-02 09:00+08')), '2026-03-04 17:30+08'::timestamptz,
+          'deadlines: urgent takes a stricter 2-working-day limit');
 select is((select row(accept_by, resolve_by)::text from api.deadlines('emergency', null, '2026-03-02 09:00+08')),
           row('2026-03-02 09:30+08'::timestamptz, '2026-03-03 09:00+08'::timestamptz)::text,
-          'deadlines: emergency accepts in 30 min and resolves in 24 h');
+          'deadlines: emergency accepts in 30 min and resolves in 24 h, wall-clock');
 select is((select row(accept_by, resolve_by)::text from api.deadlines('normal', null, '2026-03-02 09:00+08')),
-          row('2026-03-02 17:00+08'::timestamptz, '2026-03-07 09:00+08'::timestamptz)::text,
-          'deadlines: normal accepts in 8 h (1 working day, wall-clock for now) and resolves in 5 days');
-select is((select resolve_by from api.deadlines('normal', 10, '2026-03-02 09:00+08')), '2026-03-12 09:00+08'::timestamptz,
-          'deadlines: normal resolves within the item''s own limit');
+          row('2026-03-03 17:30+08'::timestamptz, '2026-03-09 17:30+08'::timestamptz)::text,
+          'deadlines: normal accepts within 1 working day and resolves in 5 (over the weekend)');
+select is((select resolve_by from api.deadlines('normal', 10, '2026-03-02 09:00+08')), '2026-03-16 17:30+08'::timestamptz,
+          'deadlines: normal resolves within the item''s own limit in working days');
 
 -- ---- creation with auto-dispatch -------------------------------------------------------------
 select set_config('huying.claims', :'cl_t1', true) \g /dev/null
@@ -173,8 +176,8 @@ select results_eq(format('select department_id, role, status from huying.orders 
                                   (%s, 'cooperating', 'dispatched')$$, :a_d1, :a_d2, :a_d3),
                   'call_create: one lead order to D1 and cooperating orders to D2 and D3');
 select is((select count(*) from huying.orders
-            where call_id = :c1 and accept_by = now() + interval '2 hours' and resolve_by = now() + interval '3 days'),
-          3::bigint, 'call_create: urgent orders accept within 2 h and resolve within min(3 days, item''s 10 days)');
+            where call_id = :c1 and accept_by = now() + interval '2 hours' and resolve_by = api.add_working_days(now(), 3)),
+          3::bigint, 'call_create: urgent orders accept within 2 h and resolve within min(3, the item''s 10) working days');
 select is((select count(*) from huying.orders o, api.deadlines('urgent', 10, now()) dl
             where o.call_id = :c1 and o.accept_by = dl.accept_by and o.resolve_by = dl.resolve_by),
           3::bigint, 'call_create: the order deadlines are those of api.deadlines');
@@ -192,8 +195,8 @@ select a.status as c2_status, a.body::jsonb ->> 'id' as c2, a.body::jsonb ->> 'n
 select is(:c2_status, 201, 'call_create: a call with a scenario answers 201');
 select is(:'c2_number'::text, format('HY-%s-000002', :yr), 'numbers: the second call gets the next number');
 select is((select scenario_id from huying.calls where id = :c2), :sc_lead::bigint, 'call_create: the call keeps its scenario');
-select is((select count(*) from huying.orders where call_id = :c2 and resolve_by = now() + interval '2 days'), 3::bigint,
-          'call_create: the scenario''s 2-day limit beats the policy''s 3 days');
+select is((select count(*) from huying.orders where call_id = :c2 and resolve_by = api.add_working_days(now(), 2)), 3::bigint,
+          'call_create: the scenario''s 2-working-day limit beats the policy''s 3');
 
 -- Triage: no item; an item without a lead; triage asked for.
 select a.status as c3_status, a.body::jsonb ->> 'id' as c3, a.body::jsonb ->> 'status' as c3_state,
