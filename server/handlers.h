@@ -74,4 +74,8 @@ void sla_policies_put(http_req *r);
 void settings_get(http_req *r);
 void settings_put(http_req *r);
 
+/* timers.c */
+void timers_list(http_req *r);
+void timers_of_order(http_req *r);
+
 #endif

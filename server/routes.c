@@ -63,6 +63,8 @@ const route route_table[] = {
 	 ROUTE_BODY | ROUTE_EMPTY_OK | ROUTE_IF_MATCH},
 	{"POST", "/v1/returns/{id}/overrule", returns_overrule, ROLE_DISTRICT, "calls:write", ROUTE_BODY | ROUTE_IF_MATCH},
 
+	{"GET", "/v1/timers", timers_list, ROLES_ALL, "calls:read", ROUTE_QUERY},
+	{"GET", "/v1/orders/{id}/timers", timers_of_order, ROLES_ALL, "calls:read", ROUTE_QUERY},
 	{"GET", "/v1/calendar/{year}", calendar_get, ROLES_ALL, NULL, 0},
 	{"PUT", "/v1/calendar/{year}", calendar_put, ROLE_DISTRICT, NULL, ROUTE_BODY | ROUTE_IF_MATCH},
 	{"GET", "/v1/sla-policies", sla_policies_list, ROLES_ALL, NULL, 0},
