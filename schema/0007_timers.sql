@@ -239,7 +239,7 @@ begin
   accept_lim := api.accept_limit(c.urgency);
   resolve_lim := api.resolve_limit(c.urgency, days, o.created_at);
   if o.plan is not null or api.limit_due(o.created_at, resolve_lim) <> o.resolve_by then
-    resolve_lim := jsonb_build_object('until', o.resolve_by);
+    resolve_lim := jsonb_build_object('until', api.ts(o.resolve_by));
   end if;
 end
 $$;
@@ -254,17 +254,28 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
   l record;
+  set_accept boolean;
+  set_resolve boolean;
 begin
-  if tg_op = 'INSERT' or new.accept_by is distinct from old.accept_by or new.resolve_by is distinct from old.resolve_by
-     or new.plan is distinct from old.plan then
-    if new.status in ('dispatched', 'accepted') then
+  if new.status in ('dispatched', 'accepted') then
+    -- a deadline to (re)start, unless its timer already has it (a calendar edit moves the
+    -- timer first, then the order)
+    set_accept := new.status = 'dispatched' and (tg_op = 'INSERT' or new.accept_by is distinct from old.accept_by)
+      and not exists (select 1 from huying.timers t where t.order_id = new.id and t.kind = 'accept' and t.state <> 'stopped'
+                        and t.due_at = new.accept_by);
+    set_resolve := (tg_op = 'INSERT' or new.resolve_by is distinct from old.resolve_by or new.plan is distinct from old.plan)
+      and not exists (select 1 from huying.timers t where t.order_id = new.id and t.kind = 'resolve' and t.state <> 'stopped'
+                        and t.due_at = new.resolve_by and (new.plan is null or t.lim ? 'until'));
+    if set_accept or set_resolve then
       select * into l from api.order_limits(new);
-      if new.status = 'dispatched' and (tg_op = 'INSERT' or new.accept_by is distinct from old.accept_by) then
+      if set_accept then
         perform api.timer_set(new.call_id, new.id, new.department_id, 'accept', new.created_at, new.accept_by,
                               l.accept_lim, l.urgency);
       end if;
-      perform api.timer_set(new.call_id, new.id, new.department_id, 'resolve', new.created_at, new.resolve_by,
-                            l.resolve_lim, l.urgency);
+      if set_resolve then
+        perform api.timer_set(new.call_id, new.id, new.department_id, 'resolve', new.created_at, new.resolve_by,
+                              l.resolve_lim, l.urgency);
+      end if;
     end if;
   end if;
   if tg_op = 'UPDATE' and new.status is distinct from old.status then
@@ -328,31 +339,29 @@ language plpgsql volatile security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-  t huying.timers;
+  t record;
   due timestamptz;
-  c huying.calls;
 begin
-  for t in select * from huying.timers x
+  -- the timers whose span [started_at, due_at] meets the year: only they count days of it
+  for t in select x.*, c.urgency from huying.timers x join huying.calls c on c.id = x.call_id
             where x.district_id = auth.district() and x.state <> 'stopped' and not x.lim ? 'until'
               and (x.lim ? 'working_days' or x.lim ->> 'clock' = 'working')
-              and extract(year from (x.due_at at time zone 'Asia/Shanghai')) >= p_year - 1
-            for update loop
+              and x.started_at < make_timestamptz(p_year + 1, 1, 1, 0, 0, 0, 'Asia/Shanghai')
+              and x.due_at >= make_timestamptz(p_year, 1, 1, 0, 0, 0, 'Asia/Shanghai')
+            order by x.id for update of x loop
     due := api.limit_due(t.started_at, t.lim);
     continue when due = t.due_at;
+    perform api.timer_set(t.call_id, t.order_id, t.department_id, t.kind, t.started_at, due, t.lim, t.urgency);
     if t.order_id is not null then
-      -- the order's own deadline moves; its trigger moves the timer
+      -- the order's own deadline follows (its trigger finds the timer already there)
       update huying.orders set accept_by = case when t.kind = 'accept' then due else accept_by end,
              resolve_by = case when t.kind = 'resolve' then due else resolve_by end,
              version = version + 1, updated_at = now()
        where id = t.order_id;
-      perform api.event('order', t.order_id, 'order.deadline_moved',
-        jsonb_build_object('kind', t.kind, 'from', api.ts(t.due_at), 'to', api.ts(due), 'reason', 'calendar'));
-    else
-      select * into c from huying.calls where id = t.call_id;
-      perform api.timer_set(t.call_id, null, null, 'triage', t.started_at, due, t.lim, c.urgency);
-      perform api.event('call', t.call_id, 'call.deadline_moved',
-        jsonb_build_object('kind', 'triage', 'from', api.ts(t.due_at), 'to', api.ts(due), 'reason', 'calendar'));
     end if;
+    perform api.event(case when t.order_id is null then 'call' else 'order' end, coalesce(t.order_id, t.call_id),
+      case when t.order_id is null then 'call' else 'order' end || '.deadline_moved',
+      jsonb_build_object('kind', t.kind, 'from', api.ts(t.due_at), 'to', api.ts(due), 'reason', 'calendar'));
   end loop;
 end
 $$;

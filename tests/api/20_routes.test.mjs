@@ -133,6 +133,8 @@ function sample(route) {
     'POST /v1/returns/{id}/overrule': { path: `/v1/returns/${x.ret}/overrule`, body: { reason: 'never' } },
     // the working-time configuration: readable by the roles of the district, written by its
     // office (the district role never sends these PUTs here: nothing of X changes)
+    'GET /v1/timers': { path: '/v1/timers' },
+    'GET /v1/orders/{id}/timers': { path: `/v1/orders/${x.order}/timers`, visibleTo: ['township', 'department', 'district'] },
     'GET /v1/calendar/{year}': { path: '/v1/calendar/2026' },
     'PUT /v1/calendar/{year}': { path: '/v1/calendar/2099', body: { office_hours: [['09:00', '17:00']], days: [] } },
     'GET /v1/sla-policies': { path: '/v1/sla-policies' },
