@@ -256,14 +256,42 @@ declare
   l record;
   set_accept boolean;
   set_resolve boolean;
+  k text;
+  memo jsonb;
+  wp integer;
+  a record;
+  r record;
 begin
+  if tg_op = 'INSERT' then
+    -- a new order: both timers at once. The orders of one dispatch share their deadlines,
+    -- so their limits and marks are computed once per transaction (the hot path of call
+    -- creation) and remembered in a transaction-local setting.
+    k := concat_ws('|', new.call_id, new.created_at, new.accept_by, new.resolve_by);
+    memo := nullif(current_setting('huying.timer_memo', true), '')::jsonb;
+    if memo is null or memo ->> 'k' is distinct from k then
+      select * into l from api.order_limits(new);
+      wp := (api.sla(l.urgency)).warn_percent;
+      select * into a from api.timer_marks(new.created_at, new.accept_by, l.accept_lim, wp);
+      select * into r from api.timer_marks(new.created_at, new.resolve_by, l.resolve_lim, wp);
+      memo := jsonb_build_object('k', k, 'al', l.accept_lim, 'rl', l.resolve_lim, 'aw', a.warn_at, 'ae', a.escalate_at,
+                                 'rw', r.warn_at, 're', r.escalate_at);
+      perform set_config('huying.timer_memo', memo::text, true);
+    end if;
+    insert into huying.timers (district_id, call_id, order_id, department_id, kind, lim, started_at, due_at, warn_at,
+                               escalate_at, fire_at)
+    values (new.district_id, new.call_id, new.id, new.department_id, 'accept', memo -> 'al', new.created_at, new.accept_by,
+            (memo ->> 'aw')::timestamptz, (memo ->> 'ae')::timestamptz, (memo ->> 'aw')::timestamptz),
+           (new.district_id, new.call_id, new.id, new.department_id, 'resolve', memo -> 'rl', new.created_at, new.resolve_by,
+            (memo ->> 'rw')::timestamptz, (memo ->> 're')::timestamptz, (memo ->> 'rw')::timestamptz);
+    return null;
+  end if;
   if new.status in ('dispatched', 'accepted') then
     -- a deadline to (re)start, unless its timer already has it (a calendar edit moves the
     -- timer first, then the order)
-    set_accept := new.status = 'dispatched' and (tg_op = 'INSERT' or new.accept_by is distinct from old.accept_by)
+    set_accept := new.status = 'dispatched' and new.accept_by is distinct from old.accept_by
       and not exists (select 1 from huying.timers t where t.order_id = new.id and t.kind = 'accept' and t.state <> 'stopped'
                         and t.due_at = new.accept_by);
-    set_resolve := (tg_op = 'INSERT' or new.resolve_by is distinct from old.resolve_by or new.plan is distinct from old.plan)
+    set_resolve := (new.resolve_by is distinct from old.resolve_by or new.plan is distinct from old.plan)
       and not exists (select 1 from huying.timers t where t.order_id = new.id and t.kind = 'resolve' and t.state <> 'stopped'
                         and t.due_at = new.resolve_by and (new.plan is null or t.lim ? 'until'));
     if set_accept or set_resolve then
@@ -278,7 +306,7 @@ begin
       end if;
     end if;
   end if;
-  if tg_op = 'UPDATE' and new.status is distinct from old.status then
+  if new.status is distinct from old.status then
     if new.status <> 'dispatched' then
       perform api.timer_stop(new.call_id, new.id, array['accept']);
     end if;
@@ -394,6 +422,11 @@ declare
 begin
   for t in select * from huying.timers x where x.fire_at <= now() order by x.fire_at limit p_limit
             for update skip locked loop
+    -- the call next, without waiting: steps lock the call before its orders and timers, so
+    -- a sweep that waited here could deadlock with one; a busy call's timer is simply
+    -- fired by the next pass
+    perform 1 from huying.calls where id = t.call_id for update skip locked;
+    continue when not found;
     n_fired := n_fired + 1;
     subj := case when t.order_id is null then 'call' else 'order' end;
     subj_id := coalesce(t.order_id, t.call_id);
