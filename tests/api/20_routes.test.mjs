@@ -159,6 +159,9 @@ function sample(route) {
     'PUT /v1/settings': {
       path: '/v1/settings', body: { reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1 },
     },
+    // the timers of the district, and of X's first call's lead order
+    'GET /v1/timers': { path: '/v1/timers' },
+    'GET /v1/orders/{id}/timers': { path: `/v1/orders/${x.order}/timers`, visibleTo: ['township', 'department', 'district'] },
     // supervision: X's case on its first call's lead order (CD-ZRZY's); X's district office
     // really adds a notice and then closes it (a second open on the order is 409)
     'GET /v1/supervisions': { path: '/v1/supervisions' },
