@@ -559,18 +559,24 @@ begin
                  'message', 'names no order of this district')))::text;
   end if;
   perform api.call_lock(o.call_id);
+  -- the order as the step before this one committed it (read again under the call's lock,
+  -- which every step that changes an order's status holds)
+  select * into o from huying.orders x where x.id = o.id;
   if o.status not in ('dispatched', 'accepted') then
     raise exception using errcode = 'HY409', message = format('cannot supervise this order: it is %s', o.status),
       detail = json_build_object('current_status', o.status)::text;
   end if;
-  if exists (select 1 from huying.supervisions x where x.order_id = o.id and x.status = 'open') then
+  -- the sweep opens supervisions without the call's lock: the unique index decides, and a
+  -- case it opened meanwhile is the same 409 as one found here
+  insert into huying.supervisions (district_id, order_id, call_id, department_id, opened_by, reason)
+  values (o.district_id, o.id, o.call_id, o.department_id, 'district', body ->> 'reason')
+  on conflict (order_id) where status = 'open' do nothing
+  returning * into s;
+  if s.id is null then
     raise exception using errcode = 'HY409', message = 'the order already has an open supervision',
       detail = json_build_object('current_status', o.status,
                                  'supervision_id', (select x.id from huying.supervisions x where x.order_id = o.id and x.status = 'open'))::text;
   end if;
-  insert into huying.supervisions (district_id, order_id, call_id, department_id, opened_by, reason)
-  values (o.district_id, o.id, o.call_id, o.department_id, 'district', body ->> 'reason')
-  returning * into s;
   perform api.event('supervision', s.id, 'supervision.opened',
     jsonb_build_object('order_id', o.id, 'call_id', o.call_id, 'department_id', o.department_id, 'reason', s.reason));
   return next api.idem_finish(idem_key, route,
@@ -652,7 +658,8 @@ begin
   perform api.order_transition(o, 'extend');
   if exists (select 1 from huying.extensions e where e.order_id = o.id and e.status = 'pending') then
     raise exception using errcode = 'HY409', message = 'the order already has a pending extension request',
-      detail = json_build_object('current_status', o.status)::text;
+      detail = json_build_object('current_status', o.status,
+                                 'extension_id', (select e.id from huying.extensions e where e.order_id = o.id and e.status = 'pending'))::text;
   end if;
   due := (body ->> 'resolve_by')::timestamptz;
   if due <= o.resolve_by then
@@ -660,7 +667,8 @@ begin
       detail = jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'resolve_by',
                  'message', format('must be later than the current deadline %s', api.ts(o.resolve_by)))))::text;
   end if;
-  if lead > 0 and api.add_working_days(now(), lead) > o.resolve_by then
+  -- with no lead time it must still be asked before the deadline (DESIGN §5)
+  if (case when lead > 0 then api.add_working_days(now(), lead) else now() end) > o.resolve_by then
     raise exception using errcode = 'HY422', message = 'too late to ask for an extension',
       detail = jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'resolve_by',
                  'message', format('an extension must be asked at least %s working day(s) before the deadline %s',
