@@ -42,6 +42,8 @@ static const struct setting settings[] = {
 	{"HUYING_JWT_SKEW", "30", "clock skew tolerance for exp/nbf, seconds"},
 	{"HUYING_RATE_LIMIT", "100", "requests per second per token subject, per replica (0: off); 429 above"},
 	{"HUYING_RATE_BURST", "200", "requests a subject may send at once before the rate applies"},
+	{"HUYING_SWEEP_INTERVAL_MS", "1000", "timer sweep period (0: this replica does not sweep)"},
+	{"HUYING_SWEEP_BATCH", "500", "timers a sweep pass claims at most"},
 	{"HUYING_CORS_ORIGINS", "", "allowed browser origins, space or comma separated"},
 	{"HUYING_LOG_LEVEL", "info", "info or warn (request lines are info)"},
 	{"HUYING_CONFIG", NULL, "optional file of KEY=VALUE lines; the environment wins"},
@@ -245,6 +247,12 @@ int config_load(int need_jwt)
 	if (get_int("HUYING_RATE_BURST", 1, 1000000, &v) < 0)
 		return -1;
 	cfg.rate_burst = (int)v;
+	if (get_int("HUYING_SWEEP_INTERVAL_MS", 0, 3600000, &v) < 0)
+		return -1;
+	cfg.sweep_interval_ms = (int)v;
+	if (get_int("HUYING_SWEEP_BATCH", 1, 100000, &v) < 0)
+		return -1;
+	cfg.sweep_batch = (int)v;
 	if (need_jwt && load_jwt_key() < 0)
 		return -1;
 	return 0;

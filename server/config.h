@@ -33,6 +33,8 @@ typedef struct config {
 	int jwt_skew;
 	int rate_limit; /* requests per second per subject; 0 = off */
 	int rate_burst;
+	int sweep_interval_ms; /* 0 = no sweeper in this replica */
+	int sweep_batch;
 	const char *cors_origins; /* space or comma separated; "" = no CORS */
 	const char *log_level;
 } config;

@@ -74,4 +74,23 @@ void sla_policies_put(http_req *r);
 void settings_get(http_req *r);
 void settings_put(http_req *r);
 
+/* timers.c */
+void timers_list(http_req *r);
+void timers_of_order(http_req *r);
+
+/* supervisions.c: supervision cases (督办) and their notices */
+void supervisions_list(http_req *r);
+void supervisions_get(http_req *r);
+void supervisions_open(http_req *r);
+void supervisions_notice(http_req *r);
+void supervisions_close(http_req *r);
+void notices_list(http_req *r);
+
+/* extensions.c: extension requests (延期) and their decisions */
+void extensions_request(http_req *r);
+void extensions_list(http_req *r);
+void extensions_get(http_req *r);
+void extensions_approve(http_req *r);
+void extensions_reject(http_req *r);
+
 #endif

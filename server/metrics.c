@@ -4,6 +4,7 @@
 
 #include "db.h"
 #include "routes.h"
+#include "sweeper.h"
 
 /* Statuses we count separately; anything else lands in "other". */
 static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405,
@@ -111,4 +112,5 @@ void metrics_render(buf *out)
 		"# TYPE huying_db_connect_failures_total counter\nhuying_db_connect_failures_total %llu\n",
 		st.size, st.open, st.in_use, st.waiting, st.checkouts, st.wait_timeouts, st.connects,
 		st.connect_failures);
+	sweeper_metrics(out);
 }

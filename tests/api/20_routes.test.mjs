@@ -64,8 +64,23 @@ before(async () => {
     check: false,
   });
   assert.equal(spare.status, 201, spare.text);
+  // a supervision case on X's first call's lead order, opened by X's district office, and an
+  // extension request on it by X's department (CD-ZRZY)
+  const sup = await request(d, 'POST', '/v1/supervisions', {
+    token: tokenFor(d, X, 'district'),
+    body: { order_id: lead.id, reason: 'routes test' },
+    check: false,
+  });
+  assert.equal(sup.status, 201, sup.text);
+  const ext = await request(d, 'POST', `/v1/orders/${lead.id}/extensions`, {
+    token: tokenFor(d, X, 'department'),
+    body: { resolve_by: new Date(Date.parse(lead.resolve_by) + 86400e3).toISOString(), reason: 'routes test' },
+    check: false,
+  });
+  assert.equal(ext.status, 201, ext.text);
   x = {
     unit: X.office, item, listChange: lc.json.id, call: call.json.id, order: lead.id, ret: ret.json.id, spare: spare.json.id,
+    sup: sup.json.id, ext: ext.json.id,
   };
 });
 after(async () => { await d.stop(); });
@@ -133,6 +148,8 @@ function sample(route) {
     'POST /v1/returns/{id}/overrule': { path: `/v1/returns/${x.ret}/overrule`, body: { reason: 'never' } },
     // the working-time configuration: readable by the roles of the district, written by its
     // office (the district role never sends these PUTs here: nothing of X changes)
+    'GET /v1/timers': { path: '/v1/timers' },
+    'GET /v1/orders/{id}/timers': { path: `/v1/orders/${x.order}/timers`, visibleTo: ['township', 'department', 'district'] },
     'GET /v1/calendar/{year}': { path: '/v1/calendar/2026' },
     'PUT /v1/calendar/{year}': { path: '/v1/calendar/2099', body: { office_hours: [['09:00', '17:00']], days: [] } },
     'GET /v1/sla-policies': { path: '/v1/sla-policies' },
@@ -144,6 +161,26 @@ function sample(route) {
     'PUT /v1/settings': {
       path: '/v1/settings', body: { reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1 },
     },
+    // the timers of the district, and of X's first call's lead order
+    'GET /v1/timers': { path: '/v1/timers' },
+    'GET /v1/orders/{id}/timers': { path: `/v1/orders/${x.order}/timers`, visibleTo: ['township', 'department', 'district'] },
+    // supervision: X's case on its first call's lead order (CD-ZRZY's); X's district office
+    // really adds a notice and then closes it (a second open on the order is 409)
+    'GET /v1/supervisions': { path: '/v1/supervisions' },
+    'POST /v1/supervisions': { path: '/v1/supervisions', body: { order_id: x.order, reason: 'never' } },
+    'GET /v1/supervisions/{id}': { path: `/v1/supervisions/${x.sup}` },
+    'POST /v1/supervisions/{id}/notices': { path: `/v1/supervisions/${x.sup}/notices`, body: { kind: 'reminder', text: 'never' } },
+    'POST /v1/supervisions/{id}/close': { path: `/v1/supervisions/${x.sup}/close`, body: {} },
+    'GET /v1/notices': { path: '/v1/notices' },
+    // extensions: X's department's request on the same order, visible to the call's township
+    // too; X's district office really approves it, and the rejection after it is 409
+    'POST /v1/orders/{id}/extensions': {
+      path: `/v1/orders/${x.order}/extensions`, body: { resolve_by: '2099-01-01T00:00:00+08:00', reason: 'never' },
+    },
+    'GET /v1/extensions': { path: '/v1/extensions' },
+    'GET /v1/extensions/{id}': { path: `/v1/extensions/${x.ext}`, visibleTo: ['township', 'department', 'district'] },
+    'POST /v1/extensions/{id}/approve': { path: `/v1/extensions/${x.ext}/approve`, body: {} },
+    'POST /v1/extensions/{id}/reject': { path: `/v1/extensions/${x.ext}/reject`, body: { reason: 'never' } },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
     'POST /v1/imports/items': { path: '/v1/imports/items?dry_run=true', body: '', ct: 'application/x-ndjson' },
