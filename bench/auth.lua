@@ -1,5 +1,6 @@
 -- wrk script of bench/run.sh: GET with "Authorization: Bearer $TOKEN" (no header when TOKEN
--- is unset or empty, e.g. for bench_hello), and one machine-readable summary line at the end:
+-- is unset or empty, e.g. for bench_hello), or, when BODY_FILE names a file, POST of that
+-- file's content as application/json. Prints one machine-readable summary line at the end:
 --   BENCH requests=N duration_us=N rps=F p50_us=N p90_us=N p99_us=N max_us=N
 --         connect=N read=N write=N status=N timeout=N
 -- (status counts non-2xx/3xx answers; timeout counts requests that waited longer than
@@ -7,6 +8,14 @@
 local token = os.getenv("TOKEN")
 if token and token ~= "" then
   wrk.headers["Authorization"] = "Bearer " .. token
+end
+local body_file = os.getenv("BODY_FILE")
+if body_file and body_file ~= "" then
+  local f = assert(io.open(body_file, "rb"))
+  wrk.method = "POST"
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.headers["Content-Type"] = "application/json"
 end
 
 function done(summary, latency, requests)
