@@ -45,6 +45,12 @@ select count(*) as b_ntowns from b_towns \gset
 select id as b_office from huying.units where district_id = :district and kind = 'district_office' \gset
 select coalesce(max(id), 0) as b_first_call from huying.calls \gset
 
+-- History is written as it stands, not replayed: the timer triggers (0007) are off while the
+-- rows go in, and the timers of the live orders and triage calls are written below in bulk.
+alter table huying.calls disable trigger calls_timers;
+alter table huying.calls disable trigger calls_before;
+alter table huying.orders disable trigger orders_timers;
+
 -- the calls, oldest first
 insert into huying.calls (district_id, number, township_id, item_id, item_revision, title, description, urgency,
        source, location, reporter, attachments, external_system, external_id, status, reported_at,
@@ -138,6 +144,39 @@ select district_id, subject_type, subject_id, type, actor_unit_id, actor_role, a
       from huying.calls c where c.id > :b_first_call and c.status in ('resolved', 'closed', 'cancelled')
   ) e
  order by k1, k2;
+
+-- the timers: stopped for what is done, running (or past their marks, as the sweep would have
+-- left them) for live orders and triage calls; counted as 8 h and the item's days, wall-clock
+update huying.calls set resolved_at = updated_at where id > :b_first_call and status = 'resolved';
+insert into huying.timers (district_id, call_id, order_id, department_id, kind, lim, started_at, due_at, warn_at,
+                           escalate_at, state, fire_at, stopped_at)
+select o.district_id, o.call_id, o.id, o.department_id, k.kind, k.lim, o.created_at, k.due,
+       o.created_at + (k.due - o.created_at) * 0.75, k.due + interval '1 day', k.state,
+       case k.state when 'running' then o.created_at + (k.due - o.created_at) * 0.75 when 'warning' then k.due
+                    when 'overdue' then k.due + interval '1 day' end,
+       case when k.state = 'stopped' then o.updated_at end
+  from huying.orders o
+  cross join lateral (values
+    ('accept', jsonb_build_object('minutes', 480, 'clock', 'wall'), o.accept_by,
+     case when o.status <> 'dispatched' then 'stopped' when o.accept_by + interval '1 day' < now() then 'escalated'
+          when o.accept_by < now() then 'overdue'
+          when o.created_at + (o.accept_by - o.created_at) * 0.75 < now() then 'warning' else 'running' end),
+    ('resolve', jsonb_build_object('until', api.ts(o.resolve_by)), o.resolve_by,
+     case when o.status not in ('dispatched', 'accepted') then 'stopped' when o.resolve_by + interval '1 day' < now() then 'escalated'
+          when o.resolve_by < now() then 'overdue'
+          when o.created_at + (o.resolve_by - o.created_at) * 0.75 < now() then 'warning' else 'running' end)) k(kind, lim, due, state)
+ where o.call_id > :b_first_call;
+insert into huying.timers (district_id, call_id, kind, lim, started_at, due_at, warn_at, escalate_at, state, fire_at)
+select c.district_id, c.id, 'triage', jsonb_build_object('minutes', 480, 'clock', 'wall'), c.created_at,
+       c.created_at + interval '8 hours', c.created_at + interval '6 hours', c.created_at + interval '32 hours',
+       case when c.created_at + interval '32 hours' < now() then 'escalated' when c.created_at + interval '8 hours' < now() then 'overdue'
+            when c.created_at + interval '6 hours' < now() then 'warning' else 'running' end,
+       case when c.created_at + interval '32 hours' < now() then null when c.created_at + interval '8 hours' < now() then c.created_at + interval '32 hours'
+            when c.created_at + interval '6 hours' < now() then c.created_at + interval '8 hours' else c.created_at + interval '6 hours' end
+  from huying.calls c where c.id > :b_first_call and c.status = 'triage';
+alter table huying.calls enable trigger calls_timers;
+alter table huying.calls enable trigger calls_before;
+alter table huying.orders enable trigger orders_timers;
 
 -- the counters continue after the seeded numbers
 insert into huying.call_counters as k (district_id, year, last)
