@@ -324,19 +324,31 @@ describe('the sweep', () => {
       try {
         makeDue(calls, -5, 3600);
         // mid-sweep: a sweep transaction (pg_locks: the owner may not read other roles'
-        // queries) still the same 30 ms later (an empty pass takes about a millisecond)
-        const sweeping = () => psql(`select pid || '|' || virtualtransaction from pg_locks
-                                      where relation = 'huying.timers'::regclass and mode = 'RowShareLock' and granted
-                                        and pid <> pg_backend_pid() limit 1`);
-        let seen = false;
-        for (let i = 0; i < 400 && !seen; i++) {
-          const a = sweeping();
-          if (a) {
-            await sleep(30);
-            seen = sweeping() === a;
-          }
-          if (!seen) await sleep(5);
-        }
+        // queries) still the same 30 ms later (an empty pass takes about a millisecond),
+        // watched from inside one session so that no process start slows the watch
+        const seen = psql(`
+          do $$
+          declare a text; b text;
+          begin
+            for i in 1 .. 2000 loop
+              select l.pid || '|' || l.virtualtransaction into a from pg_locks l
+               where l.relation = 'huying.timers'::regclass and l.mode = 'RowShareLock' and l.granted
+                 and l.pid <> pg_backend_pid() limit 1;
+              if a is not null then
+                perform pg_sleep(0.03);
+                select l.pid || '|' || l.virtualtransaction into b from pg_locks l
+                 where l.relation = 'huying.timers'::regclass and l.mode = 'RowShareLock' and l.granted
+                   and l.pid <> pg_backend_pid() limit 1;
+                if a = b then
+                  perform set_config('huying_test.seen', a, false);
+                  return;
+                end if;
+              end if;
+              perform pg_sleep(0.005);
+            end loop;
+          end
+          $$;
+          select current_setting('huying_test.seen', true);`) !== '';
         victim.proc.kill('SIGKILL');
         while (!victim.exit) await sleep(20); // (the child is unref'd: awaiting `exited` alone would not keep node waiting)
         assert.equal(victim.exit.signal, 'SIGKILL');
