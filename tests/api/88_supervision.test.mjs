@@ -43,9 +43,8 @@ const supAct = (who, id, action, body, opts = {}) => post(d, `/v1/supervisions/$
 const extend = (who, orderId, body, opts = {}) => post(d, `/v1/orders/${orderId}/extensions`, body, { token: tok(who), ...opts });
 const getExt = (who, id) => get(d, `/v1/extensions/${id}`, { token: tok(who) });
 const decide = (who, id, action, body, opts = {}) => post(d, `/v1/extensions/${id}/${action}`, body, { token: tok(who), ...opts });
-// GET /v1/orders/{id}/timers is the lead's (timers.c); not in openapi.yaml yet, so its
-// answer is not contract-checked here.
-const timersOf = async (orderId) => ok(await get(d, `/v1/orders/${orderId}/timers`, { token: tok('district'), check: false })).data;
+// An order's timers, as the district office reads them.
+const timersOf = async (orderId) => ok(await get(d, `/v1/orders/${orderId}/timers`, { token: tok('district') })).data;
 
 // The types of a call's timeline (as the district office reads it), oldest first.
 async function timeline(callId) {
