@@ -97,6 +97,12 @@ void settings_put(http_req *r)
 		{"auto_close_days", JF_INT, 1, 1, 365, NULL, NULL, NULL},
 		{"escalation_grace_days", JF_INT, 1, 1, 30, NULL, NULL, NULL},
 		{"extension_lead_days", JF_INT, 1, 0, 30, NULL, NULL, NULL},
+		/* the scores' weights (0..1; SQL checks that they add up to 1) and the penalty per
+		 * notice (0..100 points), each with at most 4 decimal places */
+		{"weight_response", JF_DECIMAL, 1, 0, 10000, NULL, NULL, NULL},
+		{"weight_resolution", JF_DECIMAL, 1, 0, 10000, NULL, NULL, NULL},
+		{"weight_satisfaction", JF_DECIMAL, 1, 0, 10000, NULL, NULL, NULL},
+		{"penalty", JF_DECIMAL, 1, 0, 1000000, NULL, NULL, NULL},
 		{NULL, 0, 0, 0, 0, NULL, NULL, NULL},
 	};
 	if (http_validate_or_reply(r, fields) < 0)

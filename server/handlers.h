@@ -78,6 +78,13 @@ void settings_put(http_req *r);
 void timers_list(http_req *r);
 void timers_of_order(http_req *r);
 
+/* scores.c: ratings (满意度评价) and the departments' scores */
+void ratings_create(http_req *r);
+void ratings_of_order(http_req *r);
+void ratings_list(http_req *r);
+void scores_list(http_req *r);
+void scores_department(http_req *r);
+
 /* supervisions.c: supervision cases (督办) and their notices */
 void supervisions_list(http_req *r);
 void supervisions_get(http_req *r);

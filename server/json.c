@@ -311,6 +311,17 @@ static int check_field(const cJSON *c, const json_field *f, buf *errs)
 			return 1;
 		}
 		return 0;
+	case JF_DECIMAL: {
+		/* a number with at most 4 decimal places, within [min, max] × 0.0001 */
+		double x = cJSON_IsNumber(c) ? c->valuedouble * 10000 : NAN;
+		if (!isfinite(x) || fabs(x - round(x)) > 1e-6 || round(x) < (double)f->min || round(x) > (double)f->max) {
+			snprintf(msg, sizeof msg, "must be a number between %g and %g with at most 4 decimal places",
+				 (double)f->min / 10000, (double)f->max / 10000);
+			json_error_add(errs, f->name, msg);
+			return 1;
+		}
+		return 0;
+	}
 	case JF_ARRAY:
 		if (!cJSON_IsArray(c)) {
 			json_error_add(errs, f->name, "must be an array");

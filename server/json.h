@@ -41,13 +41,14 @@ int json_scalar_array_len(const json_doc *d);
 int json_member_each_str(const json_doc *d, const char *key, int (*fn)(const char *s, void *arg), void *arg);
 
 /* Declarative checks of a request body (an object). */
-typedef enum { JF_STRING, JF_INT, JF_BOOL, JF_ENUM, JF_OBJECT, JF_ARRAY } json_ftype;
+typedef enum { JF_STRING, JF_INT, JF_BOOL, JF_ENUM, JF_OBJECT, JF_ARRAY, JF_DECIMAL } json_ftype;
 
 typedef struct json_field {
 	const char *name;
 	json_ftype type;
 	int required;
-	int64_t min, max;            /* JF_STRING: length in characters; JF_INT: value */
+	int64_t min, max;            /* JF_STRING: length in characters; JF_INT: value;
+	                              * JF_DECIMAL: value in units of 0.0001 (at most 4 decimal places) */
 	const char *const *values;   /* JF_ENUM: NULL-terminated allowed strings */
 	int (*check)(const char *s); /* JF_STRING: extra check, returns 0 when fine */
 	const char *check_msg;       /* message when check() fails */

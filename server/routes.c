@@ -92,6 +92,13 @@ const route route_table[] = {
 	{"POST", "/v1/extensions/{id}/reject", extensions_reject, ROLE_DISTRICT, "calls:write",
 	 ROUTE_BODY | ROUTE_IF_MATCH},
 
+	{"POST", "/v1/orders/{id}/rating", ratings_create, ROLE_TOWNSHIP, "calls:write", ROUTE_BODY},
+	{"GET", "/v1/orders/{id}/rating", ratings_of_order, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, "calls:read", 0},
+	{"GET", "/v1/ratings", ratings_list, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, "calls:read", ROUTE_QUERY},
+	{"GET", "/v1/scores", scores_list, ROLE_DISTRICT, "calls:read", ROUTE_QUERY | ROUTE_CSV},
+	{"GET", "/v1/scores/departments/{id}", scores_department, ROLE_DEPARTMENT | ROLE_DISTRICT, "calls:read",
+	 ROUTE_QUERY | ROUTE_CSV},
+
 	{"POST", "/v1/imports/units", imports_units, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/grids", imports_grids, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/items", imports_items, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},

@@ -1,5 +1,7 @@
 /* sweeper: fires due timers, auto-closes resolved calls and purges old Idempotency-Keys, in
- * passes of api.sweep(HUYING_SWEEP_BATCH) (schema/0007_timers.sql). A pass that found a full
+ * passes of api.sweep(HUYING_SWEEP_BATCH) (schema/0007_timers.sql), then folds the scores'
+ * deltas into their roll-up (api.score_compact, schema/0008_scores.sql; up to ten batches
+ * per pass, one replica at a time; readers are exact either way). A pass that found a full
  * batch is followed at once by another; otherwise the thread sleeps HUYING_SWEEP_INTERVAL_MS,
  * so a timer fires within about one interval of its due time. The pass runs with no claims:
  * the function is SECURITY DEFINER and belongs to no district. A database that is away only
@@ -18,6 +20,7 @@
 #include "db.h"
 
 static db_stmt st_sweep = DB_STMT("sweep", "select api.sweep($1::int)::text", 1);
+static db_stmt st_compact = DB_STMT("score_compact", "select api.score_compact($1::int)", 1);
 
 static pthread_t thread;
 static int running;
@@ -25,7 +28,7 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static int stopping;
 
-static atomic_ullong passes, failures, fired, closed, purged;
+static atomic_ullong passes, failures, fired, closed, purged, folded;
 
 /* The integer member key of a flat JSON object written by PostgreSQL ("key": n). */
 static long long member(const char *json, const char *key)
@@ -57,7 +60,23 @@ static long long pass(void)
 	atomic_fetch_add(&fired, (unsigned long long)f);
 	atomic_fetch_add(&closed, (unsigned long long)c);
 	atomic_fetch_add(&purged, (unsigned long long)p);
-	return f > c ? (f > p ? f : p) : (c > p ? c : p);
+	long long most = f > c ? (f > p ? f : p) : (c > p ? c : p);
+
+	char big[16];
+	snprintf(big, sizeof big, "%d", cfg.sweep_batch * 10);
+	const char *cparams[] = {big};
+	r = db_run(NULL, cfg.statement_timeout_ms, &st_compact, cparams, &err);
+	if (!r) {
+		atomic_fetch_add(&failures, 1);
+		fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"score compaction failed\",\"sqlstate\":\"%s\"}\n", err.sqlstate);
+		return most;
+	}
+	const char *n = db_value(r, 0, 0, NULL);
+	long long k = n ? atoll(n) : 0;
+	db_result_free(r);
+	atomic_fetch_add(&folded, (unsigned long long)k);
+	/* a full compaction batch counts as a full pass: go on at once */
+	return k >= cfg.sweep_batch * 10 ? cfg.sweep_batch : most;
 }
 
 static void *loop(void *arg)
@@ -118,8 +137,10 @@ void sweeper_metrics(buf *out)
 		   "# HELP huying_calls_auto_closed_total Resolved calls closed by themselves.\n"
 		   "# TYPE huying_calls_auto_closed_total counter\nhuying_calls_auto_closed_total %llu\n"
 		   "# HELP huying_idempotency_purged_total Idempotency-Keys purged after 24 h.\n"
-		   "# TYPE huying_idempotency_purged_total counter\nhuying_idempotency_purged_total %llu\n",
+		   "# TYPE huying_idempotency_purged_total counter\nhuying_idempotency_purged_total %llu\n"
+		   "# HELP huying_score_deltas_folded_total Score deltas folded into the roll-up.\n"
+		   "# TYPE huying_score_deltas_folded_total counter\nhuying_score_deltas_folded_total %llu\n",
 		   (unsigned long long)atomic_load(&passes), (unsigned long long)atomic_load(&failures),
 		   (unsigned long long)atomic_load(&fired), (unsigned long long)atomic_load(&closed),
-		   (unsigned long long)atomic_load(&purged));
+		   (unsigned long long)atomic_load(&purged), (unsigned long long)atomic_load(&folded));
 }

@@ -159,7 +159,8 @@ function sample(route) {
     }])),
     'GET /v1/settings': { path: '/v1/settings' },
     'PUT /v1/settings': {
-      path: '/v1/settings', body: { reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1 },
+      path: '/v1/settings', body: { reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1,
+        weight_response: 0.3, weight_resolution: 0.3, weight_satisfaction: 0.4, penalty: 2 },
     },
     // the timers of the district, and of X's first call's lead order
     'GET /v1/timers': { path: '/v1/timers' },

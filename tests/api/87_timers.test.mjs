@@ -397,8 +397,7 @@ describe('closing and reopening by the clock', () => {
     const s = ok(await get(d, '/v1/settings', { token: tok('district') }));
     const put = await request(d, 'PUT', '/v1/settings', {
       token: tok('district'), headers: { 'If-Match': `"${s.version}"` },
-      body: { reopen_days: 2, auto_close_days: s.auto_close_days, escalation_grace_days: s.escalation_grace_days,
-              extension_lead_days: s.extension_lead_days },
+      body: { ...s, reopen_days: 2, version: undefined, updated_at: undefined },
     });
     assert.equal(put.status, 200, put.text);
     try {

@@ -244,8 +244,14 @@ describe('SLA policies', () => {
 });
 
 describe('settings', () => {
-  const DEFAULTS = { reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1, version: 0, updated_at: null };
-  const NEW = { reopen_days: 10, auto_close_days: 5, escalation_grace_days: 2, extension_lead_days: 0 };
+  const DEFAULTS = {
+    reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1,
+    weight_response: 0.3, weight_resolution: 0.3, weight_satisfaction: 0.4, penalty: 2, version: 0, updated_at: null,
+  };
+  const NEW = {
+    reopen_days: 10, auto_close_days: 5, escalation_grace_days: 2, extension_lead_days: 0,
+    weight_response: 0.25, weight_resolution: 0.3525, weight_satisfaction: 0.3975, penalty: 1.5,
+  };
 
   test('GET: the defaults (version 0) for township, department and district; integration → 403', async () => {
     for (const who of ['township', 'department', 'district']) {
@@ -265,7 +271,7 @@ describe('settings', () => {
     const same = await put('district', '/v1/settings', NEW, ifMatch(1));
     assert.deepEqual([same.status, same.headers.etag, same.json], [200, '"1"', r.json]);
     assert.deepEqual(JSON.parse(psql(`select jsonb_agg(data) from huying.events where district_id = ${C.id} and type = 'settings.updated'`)),
-      [{ reopen_days: 10, auto_close_days: 5, escalation_grace_days: 2, extension_lead_days: 0 }]);
+      [NEW]);
     assert.deepEqual((await get(d, '/v1/settings', { token: tk.bDistrict })).json, DEFAULTS);
   });
 
@@ -276,8 +282,20 @@ describe('settings', () => {
       [{ ...NEW, auto_close_days: '7' }, ['auto_close_days']],
       [{ ...NEW, escalation_grace_days: 31 }, ['escalation_grace_days']],
       [{ ...NEW, extension_lead_days: -1 }, ['extension_lead_days']],
-      [{ reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1 }, ['extension_lead_days']],
-      [{ ...NEW, weight_response: 0.3 }, ['weight_response']],
+      [{ reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, weight_response: 0.3, weight_resolution: 0.3,
+         weight_satisfaction: 0.4, penalty: 2 }, ['extension_lead_days']],
+      [{ reopen_days: 7, auto_close_days: 7, escalation_grace_days: 1, extension_lead_days: 1 },
+        ['weight_response', 'weight_resolution', 'weight_satisfaction', 'penalty']],
+      [{ ...NEW, weight_response: 1.5 }, ['weight_response']],
+      [{ ...NEW, weight_resolution: -0.1 }, ['weight_resolution']],
+      [{ ...NEW, weight_satisfaction: '0.4' }, ['weight_satisfaction']],
+      [{ ...NEW, weight_response: 0.25001 }, ['weight_response']],
+      [{ ...NEW, penalty: 100.5 }, ['penalty']],
+      [{ ...NEW, penalty: -1 }, ['penalty']],
+      // the three weights must add up to 1 (SQL names all three)
+      [{ ...NEW, weight_response: 0.3 }, ['weight_response', 'weight_resolution', 'weight_satisfaction']],
+      [{ ...NEW, weight_response: 0, weight_resolution: 0, weight_satisfaction: 0 },
+        ['weight_response', 'weight_resolution', 'weight_satisfaction']],
       [{ ...NEW, version: 5 }, ['version']],
     ];
     for (const [body, want] of cases) {
