@@ -78,7 +78,22 @@ before(async () => {
     check: false,
   });
   assert.equal(ext.status, 201, ext.text);
+  // a fourth call whose lead order X's department resolved and X's township rated
+  const call3 = await request(d, 'POST', '/v1/calls', {
+    token: tokenFor(d, X, 'township'), body: { title: 'routes test: rated', item_code: 'ZRZY-01' }, check: false,
+  });
+  assert.equal(call3.status, 201, call3.text);
+  const rated = call3.json.orders.find((o) => o.role === 'lead').id;
+  const res3 = await request(d, 'POST', `/v1/orders/${rated}/resolve`, {
+    token: tokenFor(d, X, 'department'), body: { resolution: 'routes test' }, check: false,
+  });
+  assert.equal(res3.status, 200, res3.text);
+  const rate = await request(d, 'POST', `/v1/orders/${rated}/rating`, {
+    token: tokenFor(d, X, 'township'), body: { speed: 5, effectiveness: 5 }, check: false,
+  });
+  assert.equal(rate.status, 201, rate.text);
   x = {
+    rated, dept: X.unit('CD-ZRZY'),
     unit: X.office, item, listChange: lc.json.id, call: call.json.id, order: lead.id, ret: ret.json.id, spare: spare.json.id,
     sup: sup.json.id, ext: ext.json.id,
   };
@@ -182,6 +197,12 @@ function sample(route) {
     'GET /v1/extensions/{id}': { path: `/v1/extensions/${x.ext}`, visibleTo: ['township', 'department', 'district'] },
     'POST /v1/extensions/{id}/approve': { path: `/v1/extensions/${x.ext}/approve`, body: {} },
     'POST /v1/extensions/{id}/reject': { path: `/v1/extensions/${x.ext}/reject`, body: { reason: 'never' } },
+    // ratings and scores: X's rated order (a second rating is 409); X's CD-ZRZY's figures
+    'POST /v1/orders/{id}/rating': { path: `/v1/orders/${x.rated}/rating`, body: { speed: 1, effectiveness: 1 } },
+    'GET /v1/orders/{id}/rating': { path: `/v1/orders/${x.rated}/rating` },
+    'GET /v1/ratings': { path: '/v1/ratings' },
+    'GET /v1/scores': { path: '/v1/scores' },
+    'GET /v1/scores/departments/{id}': { path: `/v1/scores/departments/${x.dept}` },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
     'POST /v1/imports/items': { path: '/v1/imports/items?dry_run=true', body: '', ct: 'application/x-ndjson' },
