@@ -78,6 +78,9 @@ void settings_put(http_req *r);
 void timers_list(http_req *r);
 void timers_of_order(http_req *r);
 
+/* events.c: the change feed */
+void events_feed(http_req *r);
+
 /* scores.c: ratings (满意度评价) and the departments' scores */
 void ratings_create(http_req *r);
 void ratings_of_order(http_req *r);

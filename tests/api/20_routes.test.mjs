@@ -201,6 +201,7 @@ function sample(route) {
     'POST /v1/orders/{id}/rating': { path: `/v1/orders/${x.rated}/rating`, body: { speed: 1, effectiveness: 1 } },
     'GET /v1/orders/{id}/rating': { path: `/v1/orders/${x.rated}/rating` },
     'GET /v1/ratings': { path: '/v1/ratings' },
+    'GET /v1/events': { path: '/v1/events' },
     'GET /v1/scores': { path: '/v1/scores' },
     'GET /v1/scores/departments/{id}': { path: `/v1/scores/departments/${x.dept}` },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
