@@ -617,14 +617,22 @@ language sql stable as $$
                          where n.kind in ('notice', 'rectification')), '[]'))
 $$;
 
--- GET /v1/scores?by=&from=&to= (the district office): the league table of a period.
-create function api.scores(p_by text, p_from date, p_to date) returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+-- The league table's guard: the district office only, and a valid period.
+create function huying.scores_check(p_from date, p_to date) returns void
+language plpgsql stable as $$
 begin
   if auth.role() is distinct from 'district' then
     raise exception using errcode = 'HY403', message = 'only the district office reads the league table';
   end if;
   perform huying.score_period(p_from, p_to);
+end
+$$;
+
+-- GET /v1/scores?by=&from=&to= (the district office): the league table of a period.
+create function api.scores(p_by text, p_from date, p_to date) returns jsonb
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+begin
+  perform huying.scores_check(p_from, p_to);
   return jsonb_build_object('by', p_by, 'from', p_from, 'to', p_to, 'weights', huying.score_weights(api.settings()),
     'data', coalesce((select jsonb_agg(jsonb_build_object(p_by || '_id', t.key_id, 'code', t.code, 'name', t.name)
                                        || case when p_by = 'department' then '{}' else jsonb_build_object('calls', t.calls) end
@@ -650,10 +658,7 @@ $$;
 create function api.scores_csv(p_by text, p_from date, p_to date) returns table (line text, cursor text)
 language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
 begin
-  if auth.role() is distinct from 'district' then
-    raise exception using errcode = 'HY403', message = 'only the district office reads the league table';
-  end if;
-  perform huying.score_period(p_from, p_to);
+  perform huying.scores_check(p_from, p_to);
   return query
     select huying.score_csv(t.rank, t.key_id, t.code, t.name, case when p_by = 'department' then null else t.calls end, t.figures),
            null::text

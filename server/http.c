@@ -605,6 +605,14 @@ int http_text_filter_or_reply(http_req *r, const char *name, const char *v, size
 	return -1;
 }
 
+int http_date_filter_or_reply(http_req *r, const char *name, const char *v)
+{
+	if (!v || dates_check(v) == 0)
+		return 0;
+	http_field_problem(r, name, "must be a date YYYY-MM-DD", "invalid filter");
+	return -1;
+}
+
 int http_timestamp_filter_or_reply(http_req *r, const char *name, const char **v)
 {
 	if (!*v)

@@ -113,6 +113,8 @@ int http_id_filter_or_reply(http_req *r, const char *name, const char *v);
 int http_bool_filter_or_reply(http_req *r, const char *name, const char *v);
 int http_text_filter_or_reply(http_req *r, const char *name, const char *v, size_t min, size_t max);
 int http_timestamp_filter_or_reply(http_req *r, const char *name, const char **v);
+/* A date filter: absent, or YYYY-MM-DD (a real date); else 422 naming it. */
+int http_date_filter_or_reply(http_req *r, const char *name, const char *v);
 
 /* Validates the parsed JSON body against fields; answers 422 naming each bad field. */
 int http_validate_or_reply(http_req *r, const json_field *fields);

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "dates.h"
 #include "handlers.h"
 
 /* The revision of item i in force at date a.at (or the last one before it, then retired). */
@@ -81,14 +80,6 @@ static db_stmt st_flow =
 
 static const char *const statuses[] = {"active", "retired", NULL};
 
-static int date_or_reply(http_req *r, const char *name, const char *v)
-{
-	if (!v || dates_check(v) == 0)
-		return 0;
-	http_field_problem(r, name, "must be a date YYYY-MM-DD", "invalid filter");
-	return -1;
-}
-
 static size_t utf8_len(const char *s)
 {
 	size_t n = 0;
@@ -120,7 +111,7 @@ void items_list(http_req *r)
 		buf_free(&e);
 		return;
 	}
-	if (date_or_reply(r, "at", v[5]) < 0)
+	if (http_date_filter_or_reply(r, "at", v[5]) < 0)
 		return;
 	const char *params[] = {limit, cursor, v[2], v[3], v[4], v[5], v[6]};
 	http_reply_list(
@@ -134,7 +125,7 @@ void items_get(http_req *r)
 {
 	static const char *const names[] = {"at", NULL};
 	const char *v[1];
-	if (http_query_or_reply(r, names, v) < 0 || date_or_reply(r, "at", v[0]) < 0)
+	if (http_query_or_reply(r, names, v) < 0 || http_date_filter_or_reply(r, "at", v[0]) < 0)
 		return;
 	const char *id = r->id_text[0];
 	const char *params[] = {id, v[0]};
@@ -184,7 +175,7 @@ void items_flow(http_req *r)
 {
 	static const char *const names[] = {"at", NULL};
 	const char *v[1];
-	if (http_query_or_reply(r, names, v) < 0 || date_or_reply(r, "at", v[0]) < 0)
+	if (http_query_or_reply(r, names, v) < 0 || http_date_filter_or_reply(r, "at", v[0]) < 0)
 		return;
 	const char *format = flow_format(http_get_header(r, "Accept"));
 	if (!format) {

@@ -8,7 +8,6 @@
  * on figures it may not read, and return only what the caller may see. */
 #include <limits.h>
 
-#include "dates.h"
 #include "handlers.h"
 
 /* The columns of huying.score_csv(). */
@@ -56,14 +55,6 @@ static db_stmt st_department_csv =
 	DB_STMT("scores_department_csv",
 		"select * from api.score_department_csv($1::bigint, " PERIOD_FROM ", " PERIOD_TO ", $4::boolean)", 4);
 
-static int date_or_reply(http_req *r, const char *name, const char *v)
-{
-	if (!v || dates_check(v) == 0)
-		return 0;
-	http_field_problem(r, name, "must be a date YYYY-MM-DD", "invalid filter");
-	return -1;
-}
-
 /* {speed: 1..5, effectiveness: 1..5, comment?}: 201 with the rating, Location
  * /v1/orders/{id}/rating. */
 void ratings_create(http_req *r)
@@ -98,8 +89,8 @@ void ratings_list(http_req *r)
 	if (http_list_query_or_reply(r, names, v, limit, sizeof limit, &cursor) < 0 ||
 	    http_id_filter_or_reply(r, "department_id", v[2]) < 0 ||
 	    http_id_filter_or_reply(r, "township_id", v[3]) < 0 || http_id_filter_or_reply(r, "call_id", v[4]) < 0 ||
-	    http_id_filter_or_reply(r, "order_id", v[5]) < 0 || date_or_reply(r, "from", v[6]) < 0 ||
-	    date_or_reply(r, "to", v[7]) < 0)
+	    http_id_filter_or_reply(r, "order_id", v[5]) < 0 || http_date_filter_or_reply(r, "from", v[6]) < 0 ||
+	    http_date_filter_or_reply(r, "to", v[7]) < 0)
 		return;
 	const char *params[] = {limit, cursor, v[2], v[3], v[4], v[5], v[6], v[7]};
 	http_answer(r, &st_list, params);
@@ -124,7 +115,7 @@ void scores_list(http_req *r)
 	static const char *const bys[] = {"department", "township", "domain", NULL};
 	const char *v[3];
 	if (http_query_or_reply(r, names, v) < 0 || http_enum_filter_or_reply(r, "by", v[0], bys) < 0 ||
-	    date_or_reply(r, "from", v[1]) < 0 || date_or_reply(r, "to", v[2]) < 0)
+	    http_date_filter_or_reply(r, "from", v[1]) < 0 || http_date_filter_or_reply(r, "to", v[2]) < 0)
 		return;
 	const char *params[] = {v[0] ? v[0] : "department", v[1], v[2]};
 	answer(r, &st_scores, &st_scores_csv, SCORES_CSV_HEADER, params);
@@ -137,8 +128,8 @@ void scores_department(http_req *r)
 	static const char *const intervals[] = {"month", NULL};
 	static const char *const bools[] = {"true", "false", NULL};
 	const char *v[4];
-	if (http_query_or_reply(r, names, v) < 0 || date_or_reply(r, "from", v[0]) < 0 ||
-	    date_or_reply(r, "to", v[1]) < 0 || http_enum_filter_or_reply(r, "interval", v[2], intervals) < 0 ||
+	if (http_query_or_reply(r, names, v) < 0 || http_date_filter_or_reply(r, "from", v[0]) < 0 ||
+	    http_date_filter_or_reply(r, "to", v[1]) < 0 || http_enum_filter_or_reply(r, "interval", v[2], intervals) < 0 ||
 	    http_enum_filter_or_reply(r, "explain", v[3], bools) < 0)
 		return;
 	if (r->want_csv && v[3] && v[3][0] == 't') {

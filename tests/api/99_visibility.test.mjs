@@ -29,6 +29,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { get, listAll, openapi, post, psql, startDaemon, tokenFor } from './lib.mjs';
 import { at8, callsWorld, HOUR } from './calls_helpers.mjs';
+import { KIND, runRow, statusWrongs, WHO } from './visibility_helpers.mjs';
 
 const PHONE_P = '13812341234';
 const PHONE_Q = '13998765432';
@@ -47,18 +48,6 @@ const name = new Map(); // `${kind}:${id}` -> resource name, for messages
 
 // ---- the table ---------------------------------------------------------------------------------
 
-// The roles of the matrix: token name (calls_helpers) -> role claim.
-const KIND = {
-  township: 'township', // A: TS-NCS
-  township2: 'township', // B: TS-BCS
-  department: 'department', // X: CD-ZRZY
-  hy: 'department', // Y: CD-HY
-  district: 'district',
-  integration: 'integration', // S: 89000
-  integration2: 'integration', // another system: 89001
-  bDistrict: 'district', // another district's office
-};
-const WHO = Object.keys(KIND);
 
 const CALLS = ['P', 'Q', 'Z'];
 const ORDERS = ['PX', 'PF', 'PJ', 'QY', 'ZO'];
@@ -215,32 +204,17 @@ after(async () => { await d.stop(); });
 const names = (kind, ids) => ids.map((i) => name.get(`${kind}:${i}`) ?? `${kind}:${i}?`);
 const visibleOrders = (who, call) => ORDERS.filter((o) => CALL_OF[o] === call && sees(who, o)).sort();
 
-const NO_SUCH = 999999999; // an id nothing has
-const missing = new Map(); // `${who} ${op}` -> the answer for NO_SUCH
+const missing = new Map(); // `${who} ${op}` -> the answer for an id nothing has
 
-// Runs one cell; returns a list of what is wrong with it (empty: the cell holds).
+// Runs one cell; returns its status and a list of what is wrong with it (empty: it holds).
 async function cell(who, e, res) {
   const exp = expected(who, e, res);
   const r = await e.req(tk[who], id[res], who);
-  const wrong = [];
+  const wrong = (await statusWrongs(r, exp, {
+    resId: id[res], key: `${who} ${e.op}`, again: (i) => e.req(tk[who], i, who), missing,
+  })).map((w) => `${who} × ${e.op} × ${res}: ${w}`);
+  if (r.status !== exp) return { status: r.status, wrong };
   const say = (what) => wrong.push(`${who} × ${e.op} × ${res}: ${what}`);
-  if (r.status !== exp) {
-    say(`expected ${exp}, got ${r.status} ${r.text.slice(0, 300)}`);
-    return { status: r.status, wrong };
-  }
-  if (exp >= 400) {
-    if (!/^application\/problem\+json/.test(r.headers['content-type'] || '') || r.json?.status !== exp)
-      say(`not a problem+json ${exp}: ${r.text.slice(0, 200)}`);
-  }
-  if (exp === 404) {
-    // not visible reads exactly as does not exist: the same problem, but for the id
-    const key = `${who} ${e.op}`;
-    if (!missing.has(key)) missing.set(key, await e.req(tk[who], NO_SUCH, who));
-    const m = missing.get(key);
-    const shape = (x, i) => JSON.stringify([x.status, x.json?.type, x.json?.title,
-      x.json?.detail?.replace(new RegExp(`\\b${i}\\b`, 'g'), '{id}')]);
-    if (shape(r, id[res]) !== shape(m, NO_SUCH)) say(`404 unlike a missing id's: ${r.text.slice(0, 200)} / ${m.text.slice(0, 200)}`);
-  }
   // a department never reads a full phone number, in any answer
   if (KIND[who] === 'department' && (r.text.includes(PHONE_P) || r.text.includes(PHONE_Q)))
     say(`a full phone number in a department's answer: ${r.text.slice(0, 300)}`);
@@ -289,19 +263,7 @@ describe('the visibility matrix: role × endpoint × resource → the exact stat
   for (const who of WHO) {
     test(`${who} (${KIND[who]}): every endpoint × every call, order and return request`, async () => {
       started ??= Date.now();
-      const wrong = [];
-      const rows = [];
-      for (const e of ENDPOINTS) {
-        const line = [];
-        for (const res of e.on) {
-          const c = await cell(who, e, res);
-          cells += 1;
-          wrong.push(...c.wrong);
-          line.push(`${res}=${c.status}${c.status === expected(who, e, res) ? '' : `(want ${expected(who, e, res)})`}`);
-        }
-        rows.push(`  ${e.op.padEnd(32)} ${line.join(' ')}`);
-      }
-      assert.ok(wrong.length === 0, `${wrong.length} cell(s) wrong:\n${wrong.join('\n')}\n${who}'s row of the matrix:\n${rows.join('\n')}`);
+      cells += await runRow(who, ENDPOINTS, cell, expected);
     });
   }
 

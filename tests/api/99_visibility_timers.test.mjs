@@ -37,6 +37,7 @@ import { after, before, describe, test } from 'node:test';
 
 import { get, listAll, openapi, post, psql, startDaemon, tokenFor } from './lib.mjs';
 import { at8, callsWorld, ms } from './calls_helpers.mjs';
+import { KIND, runRow, statusWrongs, WHO } from './visibility_helpers.mjs';
 
 const PHONE = '13812341234';
 
@@ -49,17 +50,6 @@ const name = new Map(); // `${kind}:${id}` -> resource name, for messages
 
 // ---- the table ---------------------------------------------------------------------------------
 
-const KIND = {
-  township: 'township', // A: TS-NCS
-  township2: 'township', // B: TS-BCS
-  department: 'department', // X: CD-ZRZY
-  hy: 'department', // Y: CD-HY
-  district: 'district',
-  integration: 'integration', // S: 89000
-  integration2: 'integration', // another system: 89001
-  bDistrict: 'district', // another district's office
-};
-const WHO = Object.keys(KIND);
 
 const CALLS = ['P', 'Q', 'T', 'Z'];
 const ORDERS = ['PX', 'PF', 'PJ', 'QY', 'ZO'];
@@ -266,29 +256,16 @@ after(async () => { await d.stop(); });
 // ---- the checks of one answer -------------------------------------------------------------------
 
 const names = (kind, ids) => ids.map((i) => name.get(`${kind}:${i}`) ?? `${kind}:${i}?`);
-const NO_SUCH = 999999999;
-const missing = new Map();
+const missing = new Map(); // `${who} ${op}` -> the answer for an id nothing has
 
 async function cell(who, e, res) {
   const exp = expected(who, e, res);
   const r = await e.req(tk[who], id[res]);
-  const wrong = [];
+  const wrong = (await statusWrongs(r, exp, {
+    resId: id[res], key: `${who} ${label(e)}`, again: (i) => e.req(tk[who], i), missing, like: [404, 422],
+  })).map((w) => `${who} × ${label(e)} × ${res}: ${w}`);
+  if (r.status !== exp) return { status: r.status, wrong };
   const say = (what) => wrong.push(`${who} × ${label(e)} × ${res}: ${what}`);
-  if (r.status !== exp) {
-    say(`expected ${exp}, got ${r.status} ${r.text.slice(0, 300)}`);
-    return { status: r.status, wrong };
-  }
-  if (exp >= 400 && (!/^application\/problem\+json/.test(r.headers['content-type'] || '') || r.json?.status !== exp))
-    say(`not a problem+json ${exp}: ${r.text.slice(0, 200)}`);
-  if (exp === 404 || exp === 422) {
-    // not visible reads exactly as does not exist
-    const key = `${who} ${label(e)}`;
-    if (!missing.has(key)) missing.set(key, await e.req(tk[who], NO_SUCH));
-    const m = missing.get(key);
-    const shape = (x, i) => JSON.stringify([x.status, x.json?.type, x.json?.title,
-      x.json?.detail?.replace(new RegExp(`\\b${i}\\b`, 'g'), '{id}'), x.json?.errors]);
-    if (shape(r, id[res]) !== shape(m, NO_SUCH)) say(`${exp} unlike a missing id's: ${r.text.slice(0, 200)} / ${m.text.slice(0, 200)}`);
-  }
   if (exp === 409 && r.json?.supervision_id !== id[SUP_ON[res]]) say(`409 naming supervision ${r.json?.supervision_id}, not ${SUP_ON[res]}`);
   if (KIND[who] === 'department' && r.text.includes(PHONE)) say(`a full phone number: ${r.text.slice(0, 300)}`);
   if (r.status === 200 && e.op === 'GET /v1/orders/{id}/timers') {
@@ -333,19 +310,7 @@ describe('the visibility matrix of timers, supervisions, notices and extensions'
   for (const who of WHO) {
     test(`${who} (${KIND[who]}): every endpoint × every order, supervision and extension`, async () => {
       started ??= Date.now();
-      const wrong = [];
-      const rows = [];
-      for (const e of ENDPOINTS) {
-        const line = [];
-        for (const res of e.on) {
-          const c = await cell(who, e, res);
-          cells += 1;
-          wrong.push(...c.wrong);
-          line.push(`${res}=${c.status}${c.status === expected(who, e, res) ? '' : `(want ${expected(who, e, res)})`}`);
-        }
-        rows.push(`  ${label(e).padEnd(44)} ${line.join(' ')}`);
-      }
-      assert.ok(wrong.length === 0, `${wrong.length} cell(s) wrong:\n${wrong.join('\n')}\n${who}'s row of the matrix:\n${rows.join('\n')}`);
+      cells += await runRow(who, ENDPOINTS, cell, expected, label);
     });
   }
 
