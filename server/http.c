@@ -498,28 +498,35 @@ static int b64url_decode(const char *s, size_t n, char *out)
 	return o;
 }
 
+int http_cursor_or_reply(http_req *r, const char *name, const char *cursor_s, const char **cursor_json)
+{
+	*cursor_json = NULL;
+	if (!cursor_s)
+		return 0;
+	size_t n = strlen(cursor_s);
+	char dec[MAX_CURSOR];
+	int dn = n > 0 && n < MAX_CURSOR ? b64url_decode(cursor_s, n, dec) : -1;
+	char err[128];
+	json_doc *d = dn > 0 ? json_parse(dec, (size_t)dn, err, sizeof err) : NULL;
+	int items = d ? json_scalar_array_len(d) : -1;
+	json_free(d);
+	if (items < 1 || items > 4) {
+		buf e = {0};
+		json_error_add(&e, name, "is not a cursor this API returned");
+		http_problem(r, 400, "malformed cursor", buf_str(&e));
+		buf_free(&e);
+		return -1;
+	}
+	*cursor_json = scratch_dup(r, dec, (size_t)dn);
+	return 0;
+}
+
 int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out, size_t limit_len,
 			      const char **cursor_json)
 {
 	long max = r->want_csv ? HTTP_CSV_MAX_ROWS : 200, def = r->want_csv ? HTTP_CSV_MAX_ROWS : 50;
-	*cursor_json = NULL;
-	if (cursor_s) {
-		size_t n = strlen(cursor_s);
-		char dec[MAX_CURSOR];
-		int dn = n > 0 && n < MAX_CURSOR ? b64url_decode(cursor_s, n, dec) : -1;
-		char err[128];
-		json_doc *d = dn > 0 ? json_parse(dec, (size_t)dn, err, sizeof err) : NULL;
-		int items = d ? json_scalar_array_len(d) : -1;
-		json_free(d);
-		if (items < 1 || items > 4) {
-			buf e = {0};
-			json_error_add(&e, "cursor", "is not a cursor this API returned");
-			http_problem(r, 400, "malformed cursor", buf_str(&e));
-			buf_free(&e);
-			return -1;
-		}
-		*cursor_json = scratch_dup(r, dec, (size_t)dn);
-	}
+	if (http_cursor_or_reply(r, "cursor", cursor_s, cursor_json) < 0)
+		return -1;
 	long limit = def;
 	if (limit_s) {
 		char *end;

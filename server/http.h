@@ -95,6 +95,11 @@ int http_query_or_reply(http_req *r, const char *const *names, const char **valu
 int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out, size_t limit_len,
 			      const char **cursor_json);
 
+/* A cursor parameter called name: NULL passes (*cursor_json NULL); else it must be one this
+ * API returned (base64url of a JSON array of 1..4 scalars), decoded to its JSON text, or 400
+ * naming it. Returns -1 after answering. */
+int http_cursor_or_reply(http_req *r, const char *name, const char *cursor_s, const char **cursor_json);
+
 /* Both of the above for a list route: names must begin with "limit", "cursor" (the rest are
  * the route's filters, left in values for the caller to check). */
 int http_list_query_or_reply(http_req *r, const char *const *names, const char **values, char *limit_out,
