@@ -14,8 +14,11 @@
 // The daemon here does not sweep (HUYING_SWEEP_INTERVAL_MS=0): the test folds the deltas
 // itself, when it wants them folded. The load writes history as it stands, with the timer
 // triggers of 0007 off for its one transaction (as bench/calls-data.sql does): those orders
-// get no timers, so no sweeper ever changes them under the comparisons. Every deadline of
-// the loaded open orders is at least two hours from now, so nothing falls due during a run.
+// get no timers, so no sweeper ever changes them under the comparisons; the marks a sweep
+// leaves on passed deadlines (accept_lapsed, resolve_lapsed) are written with the rows for
+// part of them, so that open orders past a deadline are counted both ways (from the roll-up
+// and at read time). Every deadline of the loaded open orders is at least two hours from
+// now, so nothing falls due during a run.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 
@@ -130,6 +133,14 @@ update q_o set resolved_at = greatest(resolved_at, accepted_at) where status = '
 update q_o set overdue = case when status = 'resolved' then resolved_at > resolve_by and r4 < 0.7
                               when status in ('dispatched', 'accepted') then resolve_by < now() and r4 < 0.8
                               else r4 < 0.01 end;
+-- deadlines the sweep found passed (accept_lapsed, resolve_lapsed: set by the timers trigger
+-- when a timer goes overdue, facts of the roll-up from then on): 60 % of the open orders past
+-- a deadline (the others are counted at read time), half the late acceptances and resolutions
+alter table q_o add column accept_lapsed boolean, add column resolve_lapsed boolean;
+update q_o set accept_lapsed = case when status = 'dispatched' then accept_by < now() and r3 < 0.6
+                                    else accepted_at > accept_by and r3 < 0.5 end,
+               resolve_lapsed = case when status in ('dispatched', 'accepted') then resolve_by < now() and r2 < 0.6
+                                     else resolved_at > resolve_by and r2 < 0.5 end;
 -- 3 % of the resolved lead orders were reopened (重办): a rework lead order to the same
 -- department took over, resolved or still open
 create temp table q_rw on commit drop as
@@ -161,9 +172,11 @@ create temp table q_callid on commit drop as
   select c.id, q.g from huying.calls c join q_call q on q.number = c.number where c.district_id = :d;
 
 insert into huying.orders (id, district_id, call_id, department_id, role, status, accept_by, resolve_by, accepted_at,
-                           resolved_at, resolution, overdue, reworked_by, created_at, updated_at) overriding system value
+                           resolved_at, resolution, overdue, accept_lapsed, resolve_lapsed, reworked_by, created_at,
+                           updated_at) overriding system value
 select o.id, :d, ci.id, o.department_id, o.role, o.status, o.accept_by, o.resolve_by, o.accepted_at, o.resolved_at,
-       case when o.status = 'resolved' then '已办结' end, o.overdue, o.reworked_by, o.created_at, o.created_at
+       case when o.status = 'resolved' then '已办结' end, o.overdue, coalesce(o.accept_lapsed, false),
+       coalesce(o.resolve_lapsed, false), o.reworked_by, o.created_at, o.created_at
   from q_o o join q_callid ci on ci.g = o.g
  order by o.id;
 insert into huying.orders (id, district_id, call_id, department_id, role, status, accept_by, resolve_by, accepted_at,
@@ -430,6 +443,13 @@ describe('the league tables at volume equal a recomputation from the base tables
       union all select 'accepted at the deadline', count(*) from huying.orders where district_id = ${D.id} and accepted_at = accept_by
       union all select 'resolved late', count(*) from huying.orders where district_id = ${D.id} and resolved_at > resolve_by
       union all select 'resolved at the deadline', count(*) from huying.orders where district_id = ${D.id} and resolved_at = resolve_by
+      union all select 'open lapsed', count(*) from huying.orders where district_id = ${D.id}
+        and status in ('dispatched', 'accepted') and (accept_lapsed or resolve_lapsed)
+      union all select 'open past a deadline, not lapsed', count(*) from huying.orders where district_id = ${D.id}
+        and status in ('dispatched', 'accepted') and ((accepted_at is null and accept_by < now() and not accept_lapsed)
+                                                     or (resolve_by < now() and not resolve_lapsed))
+      union all select 'resolved after a lapse', count(*) from huying.orders where district_id = ${D.id}
+        and status = 'resolved' and resolve_lapsed
       union all select 'overdue', count(*) from huying.orders where district_id = ${D.id} and overdue
       union all select 'reworked', count(*) from huying.orders where district_id = ${D.id} and reworked_by is not null
       union all select 'reworked on time', count(*) from huying.orders where district_id = ${D.id} and reworked_by is not null
@@ -452,7 +472,8 @@ describe('the league tables at volume equal a recomputation from the base tables
     t.diagnostic(JSON.stringify(has));
     for (const k of ['status dispatched', 'status accepted', 'status resolved', 'status returned', 'status cancelled',
       'open past accept_by', 'open not yet due', 'accepted past resolve_by', 'accepted late', 'accepted at the deadline',
-      'resolved late', 'resolved at the deadline', 'overdue', 'reworked', 'reworked on time', 'rework orders',
+      'resolved late', 'resolved at the deadline', 'open lapsed', 'open past a deadline, not lapsed', 'resolved after a lapse',
+      'overdue', 'reworked', 'reworked on time', 'rework orders',
       'calls without item', 'orders of calls without item', 'calls on revision 2', 'orders on another day than their call',
       'ratings satisfied', 'ratings not satisfied', 'ratings of reworked orders', 'notices reminder', 'notices notice',
       'notices rectification', 'notices on cancelled or returned orders'])
@@ -562,8 +583,8 @@ describe('the league tables at volume equal a recomputation from the base tables
     // new calls today, dispatched at once (not yet due)
     for (const [town] of pick(`select id from huying.units where district_id = ${D.id} and kind = 'township' order by code limit 3`))
       ok(await post(d, '/v1/calls', { title: '新呼叫', item_code: 'ZRZY-02' }, { token: townToken(town) }), 201);
-    // by SQL: deadlines extended past now, deadlines moved into the past, overdue flags, a
-    // resolution corrected to late
+    // by SQL: deadlines extended past now (lapsed ones are cleared), deadlines the sweep
+    // marks lapsed, deadlines moved into the past, overdue flags, a resolution corrected to late
     // (an administrator's corrections: the timers of these orders are not the point here, and
     // the loaded orders have none)
     psql(`begin;
@@ -571,7 +592,15 @@ describe('the league tables at volume equal a recomputation from the base tables
           alter table huying.orders disable trigger orders_timers;
           update huying.orders set resolve_by = now() + interval '10 days'
            where id in (select o.id from huying.orders o where o.district_id = ${D.id} and o.status in ('dispatched', 'accepted')
-                          and o.resolve_by < now() order by o.id limit 5);
+                          and o.resolve_by < now() order by o.resolve_lapsed, o.id limit 6)
+              or id in (select o.id from huying.orders o where o.district_id = ${D.id} and o.status in ('dispatched', 'accepted')
+                          and o.resolve_by < now() and o.resolve_lapsed order by o.id limit 3);
+          update huying.orders set accept_lapsed = true
+           where id in (select o.id from huying.orders o where o.district_id = ${D.id} and o.status = 'dispatched'
+                          and o.accept_by < now() and not o.accept_lapsed order by o.id desc limit 4);
+          update huying.orders set resolve_lapsed = true
+           where id in (select o.id from huying.orders o where o.district_id = ${D.id} and o.status in ('dispatched', 'accepted')
+                          and o.resolve_by < now() and not o.resolve_lapsed order by o.id desc limit 4);
           update huying.orders set accept_by = now() - interval '3 hours', resolve_by = now() - interval '3 hours'
            where id in (select o.id from huying.orders o where o.district_id = ${D.id} and o.status = 'dispatched'
                           and o.accept_by > now() and o.resolve_by > now() order by o.id desc limit 5);

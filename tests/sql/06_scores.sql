@@ -1,7 +1,8 @@
 -- 06_scores: ratings and the score roll-up (0008_scores): row-level security of ratings per
 -- role, what the API role may read and write, one rating per order, api.score_compact folding
 -- exactly (the sums of rollup + deltas are the same before and after, in part and in full),
--- the deltas written as inserts only, the compaction's advisory lock, and a call's facts
+-- the deltas written as inserts only, the compaction's advisory lock, a passed deadline
+-- counted once whether read at read time or marked lapsed, and a call's facts
 -- moving to the item's domain when the item is named after its orders were dispatched
 -- (huying.calls_scores) (DESIGN §5 "Satisfaction and scores").
 --
@@ -156,7 +157,7 @@ rollback;
 -- ---- part 2, as the owner: the roll-up itself ----------------------------------------------------
 \connect - huying_owner
 begin;
-select plan(18);
+select plan(22);
 -- (pending deltas other tests left are folded along with these: every check is relative)
 select set_config('huying.claims', :'cl_t1', true) \g /dev/null
 select (a.body::jsonb ->> 'id')::bigint as c3 from api.call_create('{"title": "井盖缺失", "item_code": "I-LEAD"}'::jsonb, null) a
@@ -237,6 +238,28 @@ select dblink_disconnect('scores_other');
 \else
 select skip('dblink is not installed (or not usable without a password): the two-session lock check is not run', 1);
 \endif
+
+-- ---- a deadline passed: counted when read, then a fact once the sweep marks it -------------------
+-- D2's order of c3 is open; its accept deadline is put in the past (by SQL, as a clock would),
+-- then marked lapsed as the sweep's timer trigger marks it, then moved into the future again
+-- (an extension): the league table counts it in the response rate's denominator exactly
+-- while the deadline is past, whichever way it is counted.
+create temp view d2 as
+  select (x ->> 'accept_counted')::int as accept_counted, (x ->> 'resolve_counted')::int as resolve_counted
+    from jsonb_array_elements(api.scores('department', api.today(), api.today()) -> 'data') x
+   where (x ->> 'department_id')::bigint = :a_d2;
+select set_config('huying.claims', :'cl_dist', true) \g /dev/null
+select accept_counted as d2_accept0 from d2 \gset
+update huying.orders set accept_by = now() - interval '1 minute' where id = :o3_d2;
+select is((select accept_counted from d2), :d2_accept0 + 1, 'lapse: an open order past accept_by is counted at read time');
+select coalesce(max(id), 0) as deltas_max from huying.score_deltas \gset
+update huying.orders set accept_lapsed = true where id = :o3_d2;
+select is((select accept_counted from d2), :d2_accept0 + 1, 'lapse: marked lapsed (the sweep), it counts once, from the roll-up');
+select is((select array[accept_counted, accepted_on_time]::text from huying.score_deltas where id > :deltas_max), '{1,0}',
+          'lapse: the mark writes its delta');
+update huying.orders set accept_by = now() + interval '1 day' where id = :o3_d2;
+select is((select row(accept_lapsed, (select accept_counted from d2))::text from huying.orders where id = :o3_d2),
+          row(false, :d2_accept0)::text, 'lapse: a deadline moved into the future clears the mark, and the order is not counted');
 
 -- ---- a call's facts move to the domain of the item named after dispatch (calls_scores) ----------
 -- c4: a call without an item, dispatched by hand to D1 (lead) and D2; D1 resolves and T1 rates
