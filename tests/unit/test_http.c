@@ -65,6 +65,39 @@ static void test_malformed_ids_do_not_match(void **state)
 	assert_int_equal(path_matches("/v1/units/{id}", "/v1/units/123456789012345", ids), 1); /* 15 digits */
 }
 
+static void test_id_segments_with_a_suffix(void **state)
+{
+	(void)state;
+	int64_t ids[HTTP_MAX_PATH_IDS] = {0};
+	static const char *const pattern = "/open311/v2/requests/{id}.json";
+	assert_int_equal(path_matches(pattern, "/open311/v2/requests/42.json", ids), 1);
+	assert_true(ids[0] == 42);
+	assert_int_equal(path_matches(pattern, "/open311/v2/requests/123456789012345.json", ids), 1);
+	static const char *const bad[] = {
+		"/open311/v2/requests/.json",    /* no id */
+		"/open311/v2/requests/42",       /* no suffix */
+		"/open311/v2/requests/42.xml",   /* another suffix */
+		"/open311/v2/requests/42.JSON",  /* literal, case and all */
+		"/open311/v2/requests/42.jsonx", /* more after it */
+		"/open311/v2/requests/42x.json", /* not an integer */
+		"/open311/v2/requests/042.json", /* a leading zero */
+		"/open311/v2/requests/0.json",   /* ids start at 1 */
+		"/open311/v2/requests/-1.json",
+		"/open311/v2/requests/json",                  /* shorter than the suffix */
+		"/open311/v2/requests/4.json/",               /* a further segment */
+		"/open311/v2/requests/1234567890123456.json", /* 16 digits */
+		"/open311/v2/requests.json",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (path_matches(pattern, bad[i], ids))
+			fail_msg("%s matched %s", bad[i], pattern);
+	/* a suffix is a literal after the name's brace, never a wildcard for a plain {id} */
+	assert_int_equal(path_matches("/v1/units/{id}", "/v1/units/42.json", ids), 0);
+	/* "{}" is no {name} segment: a literal */
+	assert_int_equal(path_matches("/v1/{}", "/v1/{}", ids), 1);
+	assert_int_equal(path_matches("/v1/{}", "/v1/1", ids), 0);
+}
+
 /* ---- b64url_decode ------------------------------------------------------------------- */
 
 static int decode(const char *s, char *out)
@@ -152,6 +185,7 @@ int main(void)
 		cmocka_unit_test(test_literal_paths_match_exactly),
 		cmocka_unit_test(test_id_segments_are_captured),
 		cmocka_unit_test(test_malformed_ids_do_not_match),
+		cmocka_unit_test(test_id_segments_with_a_suffix),
 		cmocka_unit_test(test_b64url_decodes_unpadded_input),
 		cmocka_unit_test(test_b64url_rejects_padding_and_other_alphabets),
 		cmocka_unit_test(test_b64url_rejects_non_canonical_spellings),
