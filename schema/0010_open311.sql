@@ -47,7 +47,7 @@ language plpgsql stable as $$
 begin
   perform api.open311_jurisdiction(p_jurisdiction);
   return (
-    select coalesce(jsonb_agg(jsonb_build_object('service_code', i.code, 'service_name', r.title,
+    select coalesce(json_agg(json_build_object('service_code', i.code, 'service_name', r.title,
              'description', r.description, 'metadata', false, 'type', 'realtime',
              'keywords', (select string_agg(s.title, ', ' order by s.seq) from huying.scenarios s where s.revision_id = r.id),
              'group', dm.name) order by i.code), '[]')::text
@@ -63,9 +63,9 @@ $$;
 
 -- A call as a GeoReport service request. service_notice carries the call's number and what
 -- happens next; status_notes the huying status in front ("dispatched: ...").
-create function api.open311_request(c huying.calls) returns jsonb
+create function api.open311_request(c huying.calls) returns json
 language sql stable as $$
-  select jsonb_build_object(
+  select json_build_object(
     'service_request_id', c.id::text,
     'status', case when c.status in ('triage', 'dispatched') then 'open' else 'closed' end,
     'status_notes', case c.status
@@ -118,7 +118,7 @@ declare
 begin
   perform api.open311_jurisdiction(p_jurisdiction);
   if p_ids is not null then
-    return (select coalesce(jsonb_agg(api.open311_request(c) order by c.id desc), '[]')::text
+    return (select coalesce(json_agg(api.open311_request(c) order by c.id desc), '[]')::text
               from huying.calls c where c.district_id = d and c.id = any(p_ids));
   end if;
   if t1 < t0 or t1 - t0 > interval '90 days' then
@@ -126,7 +126,7 @@ begin
       detail = jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'end_date',
                  'message', case when t1 < t0 then 'is before start_date' else 'is more than 90 days after start_date' end)))::text;
   end if;
-  return (select coalesce(jsonb_agg(api.open311_request(x.c) order by (x.c).created_at desc, (x.c).id desc), '[]')::text
+  return (select coalesce(json_agg(api.open311_request(x.c) order by (x.c).created_at desc, (x.c).id desc), '[]')::text
             from (select c from huying.calls c
                    where c.district_id = d and c.created_at >= t0 and c.created_at <= t1
                      and (p_codes is null or c.item_id in (select i.id from huying.items i
@@ -296,7 +296,7 @@ begin
   select * into c from huying.calls x where x.id = (a.body::jsonb ->> 'id')::bigint;
   return next api.idem_finish(idem_key, route,
     row(a.status, null, '/open311/v2/requests/' || c.id || '.json',
-        jsonb_build_array(jsonb_build_object('service_request_id', c.id::text,
+        json_build_array(json_build_object('service_request_id', c.id::text,
           'service_notice', api.open311_request(c) ->> 'service_notice', 'account_id', f ->> 'account_id'))::text,
         false)::api.answer);
 end
