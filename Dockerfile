@@ -5,7 +5,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libcivetweb-dev libcjson-dev libjwt-dev libpq-dev libgraphviz-dev \
-      libssl-dev libyaml-dev \
+      libssl-dev libyaml-dev libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -15,7 +15,7 @@ RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHUYING_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libcivetweb1 libcjson1 libjwt0 libpq5 libyaml-0-2 libgvc6 fonts-wqy-microhei ca-certificates \
+      libcivetweb1 libcjson1 libjwt0 libpq5 libyaml-0-2 libgvc6 libcurl4 libssl3 fonts-wqy-microhei ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin huying
 COPY --from=build /src/build/huyingd /usr/local/bin/huyingd

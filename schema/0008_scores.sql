@@ -571,7 +571,7 @@ language sql stable as $$
     select fig.month, fig.key_id, fig.code, fig.name, fig.n[1] as calls, huying.score_figures(fig.n, st.s) as f
       from fig cross join (select api.settings() as s) st
   )
-  select sc.month, sc.key_id, sc.code, sc.name, sc.calls, sc.f,
+  select sc.month, nullif(sc.key_id, 0), sc.code, sc.name, sc.calls, sc.f,
          dense_rank() over (partition by sc.month order by (sc.f ->> 'composite')::numeric desc nulls last,
                                                          (sc.f ->> 'satisfaction_rate')::numeric desc nulls last)
     from scored sc

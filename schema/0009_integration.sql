@@ -96,7 +96,6 @@ create table huying.webhooks (
   id               bigint generated always as identity primary key,
   district_id      bigint not null references huying.districts(id),
   url              text not null check (char_length(url) between 8 and 2000),
-  secret           text not null check (char_length(secret) between 16 and 256),
   events           text[] not null check (cardinality(events) between 1 and 50),
   system           text check (char_length(system) between 1 and 64),
   status           text not null default 'active' check (status in ('active', 'disabled', 'deleted')),
@@ -105,8 +104,15 @@ create table huying.webhooks (
   created_at       timestamptz not null default now(),
   updated_at       timestamptz not null default now()
 );
-comment on table huying.webhooks is 'A district''s webhook subscription; the secret is never shown.';
+comment on table huying.webhooks is 'A district''s webhook subscription (its secret is in huying.webhook_secrets).';
 create index webhooks_active on huying.webhooks (district_id) where status = 'active';
+-- The secrets, apart: the API role may write one (with its subscription) and never read it;
+-- only the deliverer's SECURITY DEFINER claim reads them.
+create table huying.webhook_secrets (
+  webhook_id   bigint primary key references huying.webhooks(id),
+  district_id  bigint not null references huying.districts(id),
+  secret       text not null check (char_length(secret) between 16 and 256)
+);
 
 create table huying.webhook_deliveries (
   id               bigint generated always as identity primary key,
@@ -142,7 +148,7 @@ create table huying.webhook_attempts (
 );
 create index webhook_attempts_delivery on huying.webhook_attempts (delivery_id, id);
 
-select huying.protect(t) from unnest(array['huying.webhooks', 'huying.webhook_deliveries',
+select huying.protect(t) from unnest(array['huying.webhooks', 'huying.webhook_secrets', 'huying.webhook_deliveries',
   'huying.webhook_attempts']::regclass[]) t;
 -- The district office reads and manages its subscriptions and their logs; nobody else.
 create policy webhooks_district on huying.webhooks for all to huying_api
@@ -152,9 +158,11 @@ create policy webhook_deliveries_district on huying.webhook_deliveries for all t
   using (district_id = (select auth.district()) and (select auth.role()) = 'district');
 create policy webhook_attempts_district on huying.webhook_attempts for select to huying_api
   using (district_id = (select auth.district()) and (select auth.role()) = 'district');
-grant select (id, district_id, url, events, system, status, disabled_reason, created_at, updated_at)
-  on huying.webhooks to huying_api;
-grant insert (district_id, url, secret, events, system, created_by_sub) on huying.webhooks to huying_api;
+create policy webhook_secrets_write on huying.webhook_secrets for insert to huying_api
+  with check (district_id = (select auth.district()) and (select auth.role()) = 'district');
+grant select on huying.webhooks to huying_api;
+grant insert (district_id, url, events, system, created_by_sub) on huying.webhooks to huying_api;
+grant insert on huying.webhook_secrets to huying_api;
 grant update (status, disabled_reason, updated_at) on huying.webhooks to huying_api;
 grant select on huying.webhook_deliveries, huying.webhook_attempts to huying_api;
 grant update (status, next_attempt_at) on huying.webhook_deliveries to huying_api;
@@ -185,7 +193,7 @@ begin
   end if;
   insert into huying.webhook_deliveries (district_id, webhook_id, event_id, event_uuid, event_type, call_id, payload)
   select new.district_id, w.id, new.id, u.id, new.type, c.id,
-         jsonb_build_object('id', u.id, 'type', new.type, 'created_at', api.ts(new.created_at),
+         jsonb_build_object('id', u.id, 'event_id', new.id, 'type', new.type, 'created_at', api.ts(new.created_at),
            'district_id', new.district_id,
            'subject', jsonb_build_object('type', new.subject_type, 'id', new.subject_id),
            'actor', jsonb_build_object('unit_id', new.actor_unit_id, 'role', new.actor_role),
@@ -242,11 +250,12 @@ begin
       detail = json_build_object('errors', json_build_array(json_build_object('field', 'events',
                  'message', format('%s is not an event type of calls or orders (call.* or order.*)', bad))))::text;
   end if;
-  insert into huying.webhooks (district_id, url, secret, events, system, created_by_sub)
-  values (auth.district(), body ->> 'url', body ->> 'secret',
+  insert into huying.webhooks (district_id, url, events, system, created_by_sub)
+  values (auth.district(), body ->> 'url',
           array(select distinct t from jsonb_array_elements_text(body -> 'events') t order by 1),
           body ->> 'system', auth.claims() ->> 'sub')
   returning * into w;
+  insert into huying.webhook_secrets (webhook_id, district_id, secret) values (w.id, w.district_id, body ->> 'secret');
   return next api.idem_finish(idem_key, route,
     row(201, null, format('/v1/webhooks/%s', w.id), api.webhook_json(w)::text, false)::api.answer);
 end
@@ -310,7 +319,8 @@ language sql volatile security definer set search_path = pg_catalog, pg_temp as 
      set attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => p_lease_ms / 1000.0)
     from c, huying.webhooks w
    where d.id = c.id and w.id = d.webhook_id
-  returning d.id, d.attempts, w.url, w.secret, d.event_uuid, d.event_type, d.payload::text
+  returning d.id, d.attempts, w.url, (select k.secret from huying.webhook_secrets k where k.webhook_id = w.id),
+            d.event_uuid, d.event_type, d.payload::text
 $$;
 
 -- Records one attempt of a claimed delivery (p_attempt: the attempt number the claim gave).

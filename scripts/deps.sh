@@ -15,6 +15,7 @@ if apt-cache show postgresql-contrib-15 2>/dev/null | grep -q '^Package: postgre
 fi
 
 want=(build-essential cmake pkg-config libcivetweb-dev libcjson-dev libjwt-dev libpq-dev libssl-dev
+      libcurl4-openssl-dev
       libyaml-dev libcmocka-dev libgraphviz-dev fonts-wqy-microhei postgresql-15 "$contrib"
       postgresql-15-pgtap wrk curl openssl)
 missing=()

@@ -44,6 +44,12 @@ static const struct setting settings[] = {
 	{"HUYING_RATE_BURST", "200", "requests a subject may send at once before the rate applies"},
 	{"HUYING_SWEEP_INTERVAL_MS", "1000", "timer sweep period (0: this replica does not sweep)"},
 	{"HUYING_SWEEP_BATCH", "500", "timers a sweep pass claims at most"},
+	{"HUYING_WEBHOOK_INTERVAL_MS", "1000", "webhook deliverer idle period (0: this replica delivers nothing)"},
+	{"HUYING_WEBHOOK_THREADS", "2", "webhook deliverer threads in this replica"},
+	{"HUYING_WEBHOOK_BATCH", "10", "deliveries a deliverer thread claims at once"},
+	{"HUYING_WEBHOOK_TIMEOUT_MS", "10000", "time bound of one delivery attempt"},
+	{"HUYING_WEBHOOK_BACKOFF_MS", "10000", "first retry delay; doubles per attempt, at most 1 h, for 24 h"},
+	{"HUYING_WEBHOOK_ALLOW", "", "webhook hosts trusted as they are (http allowed, no address check): host[:port],..."},
 	{"HUYING_CORS_ORIGINS", "", "allowed browser origins, space or comma separated"},
 	{"HUYING_LOG_LEVEL", "info", "info or warn (request lines are info)"},
 	{"HUYING_CONFIG", NULL, "optional file of KEY=VALUE lines; the environment wins"},
@@ -253,6 +259,22 @@ int config_load(int need_jwt)
 	if (get_int("HUYING_SWEEP_BATCH", 1, 100000, &v) < 0)
 		return -1;
 	cfg.sweep_batch = (int)v;
+	if (get_int("HUYING_WEBHOOK_INTERVAL_MS", 0, 3600000, &v) < 0)
+		return -1;
+	cfg.webhook_interval_ms = (int)v;
+	if (get_int("HUYING_WEBHOOK_THREADS", 1, 16, &v) < 0)
+		return -1;
+	cfg.webhook_threads = (int)v;
+	if (get_int("HUYING_WEBHOOK_BATCH", 1, 1000, &v) < 0)
+		return -1;
+	cfg.webhook_batch = (int)v;
+	if (get_int("HUYING_WEBHOOK_TIMEOUT_MS", 100, 120000, &v) < 0)
+		return -1;
+	cfg.webhook_timeout_ms = (int)v;
+	if (get_int("HUYING_WEBHOOK_BACKOFF_MS", 10, 3600000, &v) < 0)
+		return -1;
+	cfg.webhook_backoff_ms = (int)v;
+	cfg.webhook_allow = get("HUYING_WEBHOOK_ALLOW");
 	if (need_jwt && load_jwt_key() < 0)
 		return -1;
 	return 0;

@@ -35,6 +35,12 @@ typedef struct config {
 	int rate_burst;
 	int sweep_interval_ms; /* 0 = no sweeper in this replica */
 	int sweep_batch;
+	int webhook_interval_ms; /* 0 = no deliverer in this replica */
+	int webhook_threads;
+	int webhook_batch;
+	int webhook_timeout_ms;
+	int webhook_backoff_ms;
+	const char *webhook_allow; /* HUYING_WEBHOOK_ALLOW, "" = nothing */
 	const char *cors_origins; /* space or comma separated; "" = no CORS */
 	const char *log_level;
 } config;

@@ -81,6 +81,14 @@ void timers_of_order(http_req *r);
 /* events.c: the change feed */
 void events_feed(http_req *r);
 
+/* webhooks.c: subscriptions and their delivery logs */
+void webhooks_create(http_req *r);
+void webhooks_list(http_req *r);
+void webhooks_get(http_req *r);
+void webhooks_delete(http_req *r);
+void webhooks_deliveries(http_req *r);
+void webhooks_redeliver(http_req *r);
+
 /* scores.c: ratings (满意度评价) and the departments' scores */
 void ratings_create(http_req *r);
 void ratings_of_order(http_req *r);

@@ -14,6 +14,7 @@
 #include "db.h"
 #include "http.h"
 #include "migrate.h"
+#include "deliverer.h"
 #include "sweeper.h"
 
 static int serve(void)
@@ -36,7 +37,7 @@ static int serve(void)
 		fprintf(stderr, "huyingd: out of memory\n");
 		return 1;
 	}
-	if (http_start() < 0 || sweeper_start() < 0)
+	if (deliverer_start() < 0 || http_start() < 0 || sweeper_start() < 0)
 		return 1;
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"listening\",\"listen\":\"%s\",\"threads\":%d,\"db_pool\":%d}\n",
 		cfg.listen, cfg.threads, cfg.db_pool);
@@ -44,6 +45,7 @@ static int serve(void)
 	sigwait(&stop, &sig);
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopping: draining in-flight requests\"}\n");
 	sweeper_stop();
+	deliverer_stop();
 	http_stop();
 	db_shutdown();
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");

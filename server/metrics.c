@@ -4,6 +4,7 @@
 
 #include "db.h"
 #include "routes.h"
+#include "deliverer.h"
 #include "sweeper.h"
 
 /* Statuses we count separately; anything else lands in "other". */
@@ -113,4 +114,5 @@ void metrics_render(buf *out)
 		st.size, st.open, st.in_use, st.waiting, st.checkouts, st.wait_timeouts, st.connects,
 		st.connect_failures);
 	sweeper_metrics(out);
+	deliverer_metrics(out);
 }

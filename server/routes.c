@@ -93,6 +93,13 @@ const route route_table[] = {
 	 ROUTE_BODY | ROUTE_IF_MATCH},
 
 	{"GET", "/v1/events", events_feed, ROLES_ALL, "calls:read", ROUTE_QUERY},
+	{"POST", "/v1/webhooks", webhooks_create, ROLE_DISTRICT, "webhooks:manage", ROUTE_BODY},
+	{"GET", "/v1/webhooks", webhooks_list, ROLE_DISTRICT, "webhooks:manage", ROUTE_QUERY},
+	{"GET", "/v1/webhooks/{id}", webhooks_get, ROLE_DISTRICT, "webhooks:manage", 0},
+	{"DELETE", "/v1/webhooks/{id}", webhooks_delete, ROLE_DISTRICT, "webhooks:manage", 0},
+	{"GET", "/v1/webhooks/{id}/deliveries", webhooks_deliveries, ROLE_DISTRICT, "webhooks:manage", ROUTE_QUERY},
+	{"POST", "/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver", webhooks_redeliver, ROLE_DISTRICT,
+	 "webhooks:manage", ROUTE_BODY | ROUTE_EMPTY_OK},
 
 	{"POST", "/v1/orders/{id}/rating", ratings_create, ROLE_TOWNSHIP, "calls:write", ROUTE_BODY},
 	{"GET", "/v1/orders/{id}/rating", ratings_of_order, ROLE_TOWNSHIP | ROLE_DEPARTMENT | ROLE_DISTRICT, "calls:read", 0},

@@ -21,7 +21,7 @@ let X; // "another district": demo data, the demo list (items) and one list chan
 let x; // ids of X's resources
 before(async () => {
   fx = fixtures();
-  d = await startDaemon();
+  d = await startDaemon({ HUYING_WEBHOOK_INTERVAL_MS: '0' }); // deliveries stay in the outbox
   X = scratchDistrict('RT');
   const imp = await request(d, 'POST', '/v1/imports/items?effective_from=2026-01-01', {
     token: tokenFor(d, X, 'district'),
@@ -92,7 +92,27 @@ before(async () => {
     token: tokenFor(d, X, 'township'), body: { speed: 5, effectiveness: 5 }, check: false,
   });
   assert.equal(rate.status, 201, rate.text);
+  // a webhook subscription of X's office to comments, and the delivery of one comment
+  const hook = await request(d, 'POST', '/v1/webhooks', {
+    token: tokenFor(d, X, 'district'),
+    body: { url: 'https://hooks.example.com/huying', secret: 'routes-test-secret', events: ['call.commented'] },
+    check: false,
+  });
+  assert.equal(hook.status, 201, hook.text);
+  const comment = await request(d, 'POST', `/v1/calls/${call.json.id}/comments`, {
+    token: tokenFor(d, X, 'district'), body: { text: 'routes test' }, check: false,
+  });
+  assert.equal(comment.status, 201, comment.text);
+  const delivery = Number(psql(`select id from huying.webhook_deliveries where webhook_id = ${hook.json.id}`));
+  // and one for the DELETE sample, which the scope test really deletes
+  const hook2 = await request(d, 'POST', '/v1/webhooks', {
+    token: tokenFor(d, X, 'district'),
+    body: { url: 'https://hooks.example.com/second', secret: 'routes-test-secret', events: ['call.closed'] },
+    check: false,
+  });
+  assert.equal(hook2.status, 201, hook2.text);
   x = {
+    hook: hook.json.id, hook2: hook2.json.id, delivery,
     rated, dept: X.unit('CD-ZRZY'),
     unit: X.office, item, listChange: lc.json.id, call: call.json.id, order: lead.id, ret: ret.json.id, spare: spare.json.id,
     sup: sup.json.id, ext: ext.json.id,
@@ -202,6 +222,14 @@ function sample(route) {
     'GET /v1/orders/{id}/rating': { path: `/v1/orders/${x.rated}/rating` },
     'GET /v1/ratings': { path: '/v1/ratings' },
     'GET /v1/events': { path: '/v1/events' },
+    'POST /v1/webhooks': { path: '/v1/webhooks', body: { url: 'https://never.example.com/', secret: 'never-created-secret', events: ['call.closed'] } },
+    'GET /v1/webhooks': { path: '/v1/webhooks' },
+    'GET /v1/webhooks/{id}': { path: `/v1/webhooks/${x.hook}` },
+    'DELETE /v1/webhooks/{id}': { path: `/v1/webhooks/${x.hook2}` },
+    'GET /v1/webhooks/{id}/deliveries': { path: `/v1/webhooks/${x.hook}/deliveries` },
+    'POST /v1/webhooks/{id}/deliveries/{delivery_id}/redeliver': {
+      path: `/v1/webhooks/${x.hook}/deliveries/${x.delivery}/redeliver`, body: {},
+    },
     'GET /v1/scores': { path: '/v1/scores' },
     'GET /v1/scores/departments/{id}': { path: `/v1/scores/departments/${x.dept}` },
     'POST /v1/imports/units': { path: '/v1/imports/units?dry_run=true', body: 'code,kind,name,parent_code,phone\r\n', ct: 'text/csv' },
@@ -277,9 +305,10 @@ describe('every route that needs a token', () => {
   test('a token whose scope does not name the route\'s scope: 403', async () => {
     for (const route of AUTH_ROUTES.filter((r) => r.scope)) {
       const s = sample(route);
-      const r = await send(route, s, tokenFor(d, X, route.roles[0], { scope: 'webhooks:manage something:else' }));
+      const other = route.scope === 'imports:write' ? 'calls:read' : 'imports:write';
+      const r = await send(route, s, tokenFor(d, X, route.roles[0], { scope: `${other} something:else` }));
       expectError(route, r, 403, "the token's scope does not cover this route");
-      const ok = await send(route, s, tokenFor(d, X, route.roles[0], { scope: `webhooks:manage ${route.scope}` }));
+      const ok = await send(route, s, tokenFor(d, X, route.roles[0], { scope: `${other} ${route.scope}` }));
       assert.notEqual(ok.status, 403, `${route.method} ${route.path}: ${ok.text.slice(0, 300)}`);
     }
   });
@@ -338,7 +367,7 @@ describe('routing', () => {
     const templates = [...new Set(ROUTES.map((r) => r.path))];
     let n = 0;
     for (const tpl of templates) {
-      const p = tpl.replace(/\{[a-z]+\}/, String(fx.A.office)); // {id}, {year}
+      const p = tpl.replace(/\{[a-z_]+\}/g, String(fx.A.office)); // {id}, {year}
       const have = ROUTES.filter((r) => r.path === tpl).map((r) => r.method);
       for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((x) => !have.includes(x))) {
         for (const token of [undefined, tokenFor(d, fx.A, 'district')]) {

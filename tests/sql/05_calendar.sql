@@ -300,15 +300,18 @@ select is((select count(*) from huying.sla_policies where urgency = 'normal'), 0
 select is((select count(*) from huying.events where type = 'sla_policy.updated' and subject_type = 'settings' and subject_id = :da),
           1::bigint, 'sla_put: one sla_policy.updated event');
 select is(api.settings_json(api.settings()) - 'updated_at',
-          '{"reopen_days": 7, "auto_close_days": 7, "escalation_grace_days": 1, "extension_lead_days": 1, "version": 0}'::jsonb,
+          '{"reopen_days": 7, "auto_close_days": 7, "escalation_grace_days": 1, "extension_lead_days": 1,
+            "weight_response": 0.3, "weight_resolution": 0.3, "weight_satisfaction": 0.4, "penalty": 2, "version": 0}'::jsonb,
           'settings: the defaults, version 0');
 select is(api.reopen_days(), 7, 'reopen_days: 7 by default');
 select is((select etag from api.settings_put('{"reopen_days": 10, "auto_close_days": 5, "escalation_grace_days": 2,
-                                               "extension_lead_days": 0}', '"0"')), '"1"', 'settings_put: version 1');
+                                               "extension_lead_days": 0, "weight_response": 0.3, "weight_resolution": 0.3,
+                                               "weight_satisfaction": 0.4, "penalty": 2}', '"0"')), '"1"', 'settings_put: version 1');
 select is(api.reopen_days(), 10, 'reopen_days: the district''s own');
 select is((api.settings()).auto_close_days, 5, 'settings: auto_close_days');
 select throws_ok($$select * from api.settings_put('{"reopen_days": 1, "auto_close_days": 1, "escalation_grace_days": 1,
-                                                    "extension_lead_days": 1}', '"0"')$$,
+                                                    "extension_lead_days": 1, "weight_response": 0.3, "weight_resolution": 0.3,
+                                                    "weight_satisfaction": 0.4, "penalty": 2}', '"0"')$$,
                  'HY412', 'the settings are at version 1', 'settings_put: a stale If-Match: 412');
 
 -- ---- row-level security --------------------------------------------------------------------------
