@@ -165,6 +165,34 @@ static void test_json_content_type(void **state)
 	assert_int_equal(json_content_type("application/json; charset=utf-88"), 0);
 }
 
+/* ---- http_form_json_or_reply (the answers that need no connection) ------------------- */
+
+/* The JSON object the form body s becomes; every case here is one that passes. */
+static void form_becomes(const char *s, const char *want)
+{
+	http_req r;
+	memset(&r, 0, sizeof r);
+	r.body = (char *)s;
+	r.body_len = strlen(s);
+	buf j = {0};
+	assert_int_equal(http_form_json_or_reply(&r, &j), 0);
+	assert_string_equal(buf_str(&j), want);
+	assert_int_equal(r.answered, 0);
+	buf_free(&j);
+}
+
+static void test_form_fields_become_a_json_object(void **state)
+{
+	(void)state;
+	form_becomes("", "{}");
+	form_becomes("a=1", "{\"a\":\"1\"}");
+	form_becomes("a=x+y&b=%2B%26%3D&c=", "{\"a\":\"x y\",\"b\":\"+&=\",\"c\":\"\"}");
+	form_becomes("&&a=1&", "{\"a\":\"1\"}"); /* empty pairs are skipped */
+	form_becomes("flag", "{\"flag\":\"\"}"); /* a name without = has an empty value */
+	form_becomes("attribute%5Btownship_code%5D=TS-NCS", "{\"attribute[township_code]\":\"TS-NCS\"}");
+	form_becomes("d=%E4%B8%AD%22%5C%0A", "{\"d\":\"\xe4\xb8\xad\\\"\\\\\\n\"}"); /* 中"\\ and a line feed */
+}
+
 /* ---- accepts_csv --------------------------------------------------------------------- */
 
 static void test_accepts_csv_only_when_asked_first(void **state)
@@ -190,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_b64url_rejects_padding_and_other_alphabets),
 		cmocka_unit_test(test_b64url_rejects_non_canonical_spellings),
 		cmocka_unit_test(test_json_content_type),
+		cmocka_unit_test(test_form_fields_become_a_json_object),
 		cmocka_unit_test(test_accepts_csv_only_when_asked_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
