@@ -61,30 +61,33 @@ begin
 end
 $$;
 
--- A call as a GeoReport service request. service_notice carries the call's number and what
--- happens next; status_notes the huying status in front ("dispatched: ...").
-create function api.open311_request(c huying.calls) returns json
+-- A call as a GeoReport service request, from its parts: the item's code and the title of
+-- the revision it was made under, its live lead order (lo, null in triage or when the caller
+-- does not see it) and that order's department's name. service_notice carries the call's
+-- number and what happens next; status_notes the huying status in front ("dispatched: ...").
+create function api.open311_json(c huying.calls, service_code text, service_name text, lo huying.orders,
+                                 agency text) returns json
 language sql stable as $$
   select json_build_object(
     'service_request_id', c.id::text,
     'status', case when c.status in ('triage', 'dispatched') then 'open' else 'closed' end,
     'status_notes', case c.status
         when 'triage' then 'triage: waiting for the district office to dispatch it'
-        when 'dispatched' then case when u.name is null then 'dispatched'
-                                    when lo.status = 'accepted' then format('accepted: %s is handling it', u.name)
-                                    when lo.status = 'resolved' then format('dispatched: %s has resolved its part, the cooperating departments are still at work', u.name)
-                                    else format('dispatched: waiting for %s to accept it', u.name) end
+        when 'dispatched' then case when agency is null then 'dispatched'
+                                    when lo.status = 'accepted' then format('accepted: %s is handling it', agency)
+                                    when lo.status = 'resolved' then format('dispatched: %s has resolved its part, the cooperating departments are still at work', agency)
+                                    else format('dispatched: waiting for %s to accept it', agency) end
         when 'resolved' then 'resolved: waiting for the township to confirm it'
         when 'closed' then 'closed'
         when 'cancelled' then case when c.duplicate_of is null then 'cancelled' else 'cancelled: a duplicate' end
         else c.status end,
-    'service_name', r.title,
-    'service_code', i.code,
+    'service_name', service_name,
+    'service_code', service_code,
     'description', coalesce(c.description, c.title),
-    'agency_responsible', u.name,
+    'agency_responsible', agency,
     'service_notice', case when c.status = 'triage' then format('%s: the district office will dispatch it', c.number)
                            when lo.id is not null and c.status = 'dispatched'
-                             then format('%s: %s is to resolve it by %s', c.number, coalesce(u.name, 'the lead department'), api.ts(lo.resolve_by))
+                             then format('%s: %s is to resolve it by %s', c.number, coalesce(agency, 'the lead department'), api.ts(lo.resolve_by))
                            else c.number end,
     'requested_datetime', api.ts(c.created_at),
     'updated_datetime', api.ts(c.updated_at),
@@ -93,13 +96,23 @@ language sql stable as $$
     'lat', c.location -> 'lat',
     'long', c.location -> 'lon',
     'media_url', c.attachments -> 0 ->> 'url')
-    from (select 1) one
+$$;
+
+-- The calls cs (read by the caller, so under its row-level security) as a GeoReport array,
+-- newest first. One statement for the lot: the items, revisions, lead orders (as the caller
+-- sees them) and departments are joined once, not looked up call by call (measured on 640
+-- calls of an integration: 56-80 ms this way, 130-235 ms call by call).
+create function api.open311_list(cs huying.calls[]) returns text
+language sql stable as $$
+  select coalesce(json_agg(api.open311_json(c, i.code, r.title, lo.o, u.name) order by c.created_at desc, c.id desc),
+                  '[]')::text
+    from unnest(cs) c
     left join huying.items i on i.id = c.item_id
     left join huying.item_revisions r on r.item_id = c.item_id and r.revision = c.item_revision
-    left join lateral (select o.* from huying.orders o
+    left join lateral (select o from huying.orders o
                         where o.call_id = c.id and o.role = 'lead' and o.status not in ('returned', 'cancelled')
                         limit 1) lo on true
-    left join huying.units u on u.id = lo.department_id
+    left join huying.units u on u.id = (lo.o).department_id
 $$;
 
 -- GET /open311/v2/requests.json. p_ids (service_request_id) overrides every other filter, as
@@ -118,22 +131,19 @@ declare
 begin
   perform api.open311_jurisdiction(p_jurisdiction);
   if p_ids is not null then
-    return (select coalesce(json_agg(api.open311_request(c) order by c.id desc), '[]')::text
-              from huying.calls c where c.district_id = d and c.id = any(p_ids));
+    return api.open311_list(array(select c from huying.calls c where c.district_id = d and c.id = any(p_ids)));
   end if;
   if t1 < t0 or t1 - t0 > interval '90 days' then
     raise exception using errcode = 'HY400', message = 'the date range is invalid',
       detail = jsonb_build_object('errors', jsonb_build_array(jsonb_build_object('field', 'end_date',
                  'message', case when t1 < t0 then 'is before start_date' else 'is more than 90 days after start_date' end)))::text;
   end if;
-  return (select coalesce(json_agg(api.open311_request(x.c) order by (x.c).created_at desc, (x.c).id desc), '[]')::text
-            from (select c from huying.calls c
-                   where c.district_id = d and c.created_at >= t0 and c.created_at <= t1
-                     and (p_codes is null or c.item_id in (select i.id from huying.items i
-                                                            where i.district_id = d and i.code = any(p_codes)))
-                     and (p_status is null
-                          or (case when c.status in ('triage', 'dispatched') then 'open' else 'closed' end) = any(p_status))
-                   order by c.created_at desc, c.id desc limit 1000) x);
+  return api.open311_list(array(
+    select c from huying.calls c
+     where c.district_id = d and c.created_at >= t0 and c.created_at <= t1
+       and (p_codes is null or c.item_id in (select i.id from huying.items i where i.district_id = d and i.code = any(p_codes)))
+       and (p_status is null or (case when c.status in ('triage', 'dispatched') then 'open' else 'closed' end) = any(p_status))
+     order by c.created_at desc, c.id desc limit 1000));
 end
 $$;
 
@@ -297,11 +307,12 @@ begin
   return next api.idem_finish(idem_key, route,
     row(a.status, null, '/open311/v2/requests/' || c.id || '.json',
         json_build_array(json_build_object('service_request_id', c.id::text,
-          'service_notice', api.open311_request(c) ->> 'service_notice', 'account_id', f ->> 'account_id'))::text,
+          'service_notice', api.open311_list(array[c])::json -> 0 ->> 'service_notice', 'account_id', f ->> 'account_id'))::text,
         false)::api.answer);
 end
 $$;
 
-grant execute on function api.open311_jurisdiction(text), api.open311_services(text), api.open311_request(huying.calls),
+grant execute on function api.open311_jurisdiction(text), api.open311_services(text),
+  api.open311_json(huying.calls, text, text, huying.orders, text), api.open311_list(huying.calls[]),
   api.open311_requests(text, bigint[], text[], timestamptz, timestamptz, text[]),
   api.open311_request_create(jsonb, text) to huying_api;

@@ -16,7 +16,7 @@ static db_stmt st_requests =
 		" $4::timestamptz, $5::timestamptz, string_to_array($6, ','))",
 		6);
 static db_stmt st_request = DB_STMT("open311_request",
-				    "select json_build_array(api.open311_request(c))::text from huying.calls c"
+				    "select api.open311_list(array[c]) from huying.calls c"
 				    " where c.id = $1::bigint and c.district_id = (select auth.district())"
 				    " and api.open311_jurisdiction($2)",
 				    2);
