@@ -12,8 +12,12 @@
 --     one replica at a time, delete and upsert in one transaction), so a reader that sums
 --     rollup + deltas in one snapshot always gets the exact totals;
 --   * what depends on the clock — an order still open whose accept or resolve deadline has
---     passed counts as not on time — is not a fact of any transaction: it is counted at read
---     time from the few open orders (index orders_open).
+--     passed counts as not on time — becomes a fact when the sweep marks the deadline's timer
+--     overdue (orders.accept_lapsed / resolve_lapsed, set by the timers trigger in the sweep's
+--     transaction, cleared when the deadline moves into the future); the few open orders
+--     whose deadline has passed and that the sweep has not reached yet (seconds' worth, or
+--     all of them where no replica sweeps) are counted at read time (indexes
+--     orders_accept_unlapsed, orders_resolve_unlapsed).
 --
 -- The definitions (also in openapi.yaml, exactly):
 --   an order counts in a period if it was dispatched (created) in it, `from` and `to` being
@@ -225,6 +229,50 @@ $$;
 create aggregate huying.vec_sum(integer[]) (sfunc = huying.vec_add, stype = integer[],
   initcond = '{0,0,0,0,0,0,0,0,0,0,0,0,0}');
 
+-- A deadline the sweep found passed (its timer overdue) while the order was open: the order
+-- then counts in that rate's denominator for good — unless the deadline moves into the
+-- future again (an extension, a calendar edit), which clears the mark.
+alter table huying.orders add column accept_lapsed boolean not null default false,
+                          add column resolve_lapsed boolean not null default false;
+update huying.orders o set accept_lapsed = true
+ where exists (select 1 from huying.timers t where t.order_id = o.id and t.kind = 'accept' and t.state in ('overdue', 'escalated'));
+update huying.orders o set resolve_lapsed = true
+ where exists (select 1 from huying.timers t where t.order_id = o.id and t.kind = 'resolve' and t.state in ('overdue', 'escalated'));
+
+create function huying.timers_lapse() returns trigger
+language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
+declare
+  lapsed boolean := new.state in ('overdue', 'escalated');
+begin
+  -- (a timer stopped by the accept or the resolve keeps the mark: the order's own times count)
+  if new.state <> 'stopped' and lapsed is distinct from (old.state in ('overdue', 'escalated')) then
+    if new.kind = 'accept' then
+      update huying.orders set accept_lapsed = lapsed where id = new.order_id and accept_lapsed is distinct from lapsed;
+    elsif new.kind = 'resolve' then
+      update huying.orders set resolve_lapsed = lapsed where id = new.order_id and resolve_lapsed is distinct from lapsed;
+    end if;
+  end if;
+  return null;
+end
+$$;
+create trigger timers_lapse after update of state on huying.timers
+  for each row when (new.order_id is not null) execute function huying.timers_lapse();
+
+create function huying.orders_unlapse() returns trigger
+language plpgsql as $$
+begin
+  if new.accept_by is distinct from old.accept_by and new.accept_by > now() then
+    new.accept_lapsed := false;
+  end if;
+  if new.resolve_by is distinct from old.resolve_by and new.resolve_by > now() then
+    new.resolve_lapsed := false;
+  end if;
+  return new;
+end
+$$;
+create trigger orders_unlapse before update of accept_by, resolve_by on huying.orders
+  for each row execute function huying.orders_unlapse();
+
 -- What an order contributes by its own row (settled facts only: an open order past its
 -- deadline is counted at read time).
 create function huying.order_facts(o huying.orders) returns integer[]
@@ -232,8 +280,8 @@ language sql immutable parallel safe as $$
   select case
     when o.status = 'cancelled' then array[0,0,0,0,0,0,0,0,0,0,0,0,0]
     when o.status = 'returned' then array[0,0,0,0,0,0,0,1,0,0,0,0,0]
-    else array[0, 1, (o.accepted_at is not null)::int, coalesce(o.accepted_at <= o.accept_by, false)::int,
-               (o.resolved_at is not null)::int,
+    else array[0, 1, (o.accepted_at is not null or o.accept_lapsed)::int, coalesce(o.accepted_at <= o.accept_by, false)::int,
+               (o.resolved_at is not null or o.resolve_lapsed)::int,
                coalesce(o.resolved_at <= o.resolve_by and o.reworked_by is null, false)::int,
                o.overdue::int, 0, 0, 0, 0, 0, 0]
   end
@@ -304,24 +352,35 @@ comment on table huying.score_rollup is 'The score facts per district, day of di
 -- Neither is visible to the API role: only the SECURITY DEFINER functions below read them.
 select huying.protect(t) from unnest(array['huying.score_deltas', 'huying.score_rollup']::regclass[]) t;
 
--- Writes one delta (nothing when v is all zeros).
+-- Writes one delta (nothing when v is all zeros). PL/pgSQL, so that its statement's plan is
+-- kept for the session (an SQL-language function is planned again at every call: 4 ms more
+-- per created call in bench/scores.sh).
 create function huying.score_add(p_district bigint, p_day date, p_department bigint, p_township bigint, p_domain bigint,
                                  v integer[]) returns void
-language sql volatile as $$
-  insert into huying.score_deltas (district_id, day, department_id, township_id, domain_id, calls, orders,
-    accept_counted, accepted_on_time, resolve_counted, resolved_on_time, overdue, returned, notices, ratings,
-    satisfied, speed_sum, effectiveness_sum)
-  select p_district, p_day, p_department, p_township, p_domain, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
-         v[10], v[11], v[12], v[13]
-   where v <> '{0,0,0,0,0,0,0,0,0,0,0,0,0}'
+language plpgsql volatile as $$
+begin
+  if v <> '{0,0,0,0,0,0,0,0,0,0,0,0,0}' then
+    insert into huying.score_deltas (district_id, day, department_id, township_id, domain_id, calls, orders,
+      accept_counted, accepted_on_time, resolve_counted, resolved_on_time, overdue, returned, notices, ratings,
+      satisfied, speed_sum, effectiveness_sum)
+    values (p_district, p_day, p_department, p_township, p_domain, v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9],
+            v[10], v[11], v[12], v[13]);
+  end if;
+end
 $$;
 
 -- The delta of one order's change, at the order's key.
 create function huying.score_order(o huying.orders, v integer[]) returns void
-language sql volatile as $$
-  select huying.score_add(o.district_id, huying.local_day(o.created_at), o.department_id, c.township_id,
-                          huying.call_domain(c.item_id, c.item_revision), v)
-    from huying.calls c where c.id = o.call_id
+language plpgsql volatile as $$
+declare
+  twp bigint;
+  dom bigint;
+begin
+  select c.township_id, coalesce(r.domain_id, 0) into twp, dom
+    from huying.calls c left join huying.item_revisions r on r.item_id = c.item_id and r.revision = c.item_revision
+   where c.id = o.call_id;
+  perform huying.score_add(o.district_id, huying.local_day(o.created_at), o.department_id, twp, dom, v);
+end
 $$;
 
 -- The triggers run as the owner (the API role may not write the score tables).
@@ -337,8 +396,8 @@ begin
   return null;
 end
 $$;
-create trigger orders_scores after insert or update of status, accepted_at, resolved_at, accept_by, resolve_by, overdue, reworked_by
-  on huying.orders for each row execute function huying.orders_scores();
+create trigger orders_scores after insert or update of status, accepted_at, resolved_at, accept_by, resolve_by, overdue,
+  reworked_by, accept_lapsed, resolve_lapsed on huying.orders for each row execute function huying.orders_scores();
 
 create function huying.ratings_scores() returns trigger
 language plpgsql security definer set search_path = pg_catalog, pg_temp as $$
@@ -407,8 +466,12 @@ $$;
 create trigger calls_scores after insert or update of item_id, item_revision on huying.calls
   for each row execute function huying.calls_scores();
 
--- Open orders, for the read-time part (past a deadline, not yet accepted or resolved).
-create index orders_open on huying.orders (district_id, created_at) where status in ('dispatched', 'accepted');
+-- Open orders whose deadline the sweep has not marked, for the read-time part: only those
+-- already past it are read (normally none, or the last seconds' worth).
+create index orders_accept_unlapsed on huying.orders (district_id, accept_by)
+  where status in ('dispatched', 'accepted') and accepted_at is null and not accept_lapsed;
+create index orders_resolve_unlapsed on huying.orders (district_id, resolve_by)
+  where status in ('dispatched', 'accepted') and not resolve_lapsed;
 
 -- The facts of what existed before this migration.
 insert into huying.score_rollup
@@ -486,14 +549,21 @@ language sql stable as $$
              r.speed_sum, r.effectiveness_sum
         from huying.score_deltas r where r.district_id = p_district and r.day between p_from and p_to
       union all
-      -- open orders past a deadline: counted as not on time (in the denominator only)
+      -- open orders past a deadline that the sweep has not marked yet: not on time (in the
+      -- denominator only); the marked ones are facts above
       select huying.local_day(o.created_at), o.department_id, c.township_id, huying.call_domain(c.item_id, c.item_revision),
-             0, 0, (o.accepted_at is null and o.accept_by < now())::int, 0, (o.resolve_by < now())::int, 0, 0, 0, 0, 0, 0, 0, 0
-        from huying.orders o join huying.calls c on c.id = o.call_id
-       where o.district_id = p_district and o.status in ('dispatched', 'accepted')
-         and o.created_at >= (p_from::timestamp at time zone 'Asia/Shanghai')
-         and o.created_at < ((p_to + 1)::timestamp at time zone 'Asia/Shanghai')
-         and ((o.accepted_at is null and o.accept_by < now()) or o.resolve_by < now())) x
+             0, 0, l.accept, 0, l.resolve, 0, 0, 0, 0, 0, 0, 0, 0
+        from (select a.id, 1 as accept, 0 as resolve from huying.orders a
+               where a.district_id = p_district and a.status in ('dispatched', 'accepted') and a.accepted_at is null
+                 and not a.accept_lapsed and a.accept_by < now()
+              union all
+              select b.id, 0, 1 from huying.orders b
+               where b.district_id = p_district and b.status in ('dispatched', 'accepted') and not b.resolve_lapsed
+                 and b.resolve_by < now()) l
+        join huying.orders o on o.id = l.id
+        join huying.calls c on c.id = o.call_id
+       where o.created_at >= (p_from::timestamp at time zone 'Asia/Shanghai')
+         and o.created_at < ((p_to + 1)::timestamp at time zone 'Asia/Shanghai')) x
    where p_by <> 'department' or x.department_id <> 0
    group by 1, 2
 $$;
@@ -630,7 +700,7 @@ $$;
 
 -- GET /v1/scores?by=&from=&to= (the district office): the league table of a period.
 create function api.scores(p_by text, p_from date, p_to date) returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp set work_mem = '64MB' as $$
 begin
   perform huying.scores_check(p_from, p_to);
   return jsonb_build_object('by', p_by, 'from', p_from, 'to', p_to, 'weights', huying.score_weights(api.settings()),
@@ -656,7 +726,7 @@ $$;
 
 -- The league table as CSV rows (line, cursor: always null), for Accept: text/csv.
 create function api.scores_csv(p_by text, p_from date, p_to date) returns table (line text, cursor text)
-language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp set work_mem = '64MB' as $$
 begin
   perform huying.scores_check(p_from, p_to);
   return query
@@ -687,7 +757,7 @@ $$;
 -- the orders behind each figure on request.
 create function api.score_department(p_id bigint, p_from date, p_to date, p_month boolean, p_explain boolean)
 returns jsonb
-language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp set work_mem = '64MB' as $$
 declare
   u huying.units := huying.score_department_check(p_id);
   res jsonb;
@@ -714,7 +784,7 @@ $$;
 -- The same as CSV: one row per month (interval=month) or the period's one row.
 create function api.score_department_csv(p_id bigint, p_from date, p_to date, p_month boolean)
 returns table (line text, cursor text)
-language plpgsql stable security definer set search_path = pg_catalog, pg_temp as $$
+language plpgsql stable security definer set search_path = pg_catalog, pg_temp set work_mem = '64MB' as $$
 declare
   u huying.units := huying.score_department_check(p_id);
 begin
