@@ -87,7 +87,7 @@ begin
     raise exception using errcode = 'HY412', message = format('the settings are at version %s', s.version);
   end if;
   if round((body ->> 'weight_response')::numeric, 4) + round((body ->> 'weight_resolution')::numeric, 4)
-     + round((body ->> 'weight_satisfaction')::numeric, 4) <> 1 then
+     + round((body ->> 'weight_satisfaction')::numeric, 4) is distinct from 1 then
     raise exception using errcode = 'HY422', message = 'the settings have invalid fields',
       detail = json_build_object('errors', (select json_agg(json_build_object('field', f,
                  'message', 'weight_response + weight_resolution + weight_satisfaction must add up to 1'))

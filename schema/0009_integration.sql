@@ -193,7 +193,7 @@ begin
   end if;
   insert into huying.webhook_deliveries (district_id, webhook_id, event_id, event_uuid, event_type, call_id, payload)
   select new.district_id, w.id, new.id, u.id, new.type, c.id,
-         jsonb_build_object('id', u.id, 'type', new.type, 'created_at', api.ts(new.created_at),
+         jsonb_build_object('id', u.id, 'event_id', new.id, 'type', new.type, 'created_at', api.ts(new.created_at),
            'district_id', new.district_id,
            'subject', jsonb_build_object('type', new.subject_type, 'id', new.subject_id),
            'actor', jsonb_build_object('unit_id', new.actor_unit_id, 'role', new.actor_role),

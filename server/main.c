@@ -16,6 +16,7 @@
 #include "migrate.h"
 #include "deliverer.h"
 #include "sweeper.h"
+#include "webhook_http.h"
 
 static int serve(void)
 {
@@ -47,6 +48,7 @@ static int serve(void)
 	sweeper_stop();
 	deliverer_stop();
 	http_stop();
+	webhook_http_cleanup();
 	db_shutdown();
 	fprintf(stderr, "{\"level\":\"info\",\"msg\":\"stopped\"}\n");
 	return 0;
