@@ -180,7 +180,7 @@ async function hookServer(port, secret, decide) {
 }
 
 const validPayload = compileSchema('/components/schemas/WebhookPayload');
-const PAYLOAD_KEYS = ['actor', 'call', 'created_at', 'data', 'district_id', 'id', 'order', 'subject', 'type'];
+const PAYLOAD_KEYS = ['actor', 'call', 'created_at', 'data', 'district_id', 'event_id', 'id', 'order', 'subject', 'type'];
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // The call as the district office's list shows it (GET /v1/calls), by id.
@@ -268,7 +268,8 @@ describe('delivery and retries', () => {
       assert.ok(validPayload(p), JSON.stringify(validPayload.errors));
       assert.deepEqual(Object.keys(p).sort(), PAYLOAD_KEYS);
       const ev = await eventOf(c.id, 'call.created');
-      assert.deepEqual([p.id, p.type, p.district_id, p.created_at, p.order], [got.eventId, 'call.created', C.id, ev.created_at, null]);
+      assert.deepEqual([p.id, p.event_id, p.type, p.district_id, p.created_at, p.order],
+        [got.eventId, ev.id, 'call.created', C.id, ev.created_at, null], 'the event as the call\'s timeline shows it');
       assert.deepEqual(p.subject, { type: 'call', id: c.id });
       assert.deepEqual(p.subject, ev.subject);
       assert.deepEqual(p.actor, { unit_id: ev.actor.unit_id, role: 'integration' });
@@ -526,7 +527,7 @@ describe('what a subscription gets', () => {
       assert.deepEqual(acc.subject, { type: 'order', id: lead(h1) });
       assert.deepEqual(acc.actor, { unit_id: C.unit('CD-ZRZY'), role: 'department' });
       const ev = await eventOf(h1.id, 'order.accepted', lead(h1));
-      assert.deepEqual([acc.created_at, acc.data, acc.district_id], [ev.created_at, ev.data, C.id]);
+      assert.deepEqual([acc.event_id, acc.created_at, acc.data, acc.district_id], [ev.id, ev.created_at, ev.data, C.id]);
       assert.deepEqual(acc.order, ok(await api.order(lead(h1))), 'the order as GET /v1/orders/{id} shows it');
       assert.equal(acc.order.status, 'accepted');
       assert.deepEqual(acc.call.reporter, { name: '李某', phone }, 'unmasked, as the integration sent it');
