@@ -200,6 +200,9 @@ export async function startDaemon(env = {}, { waitMs = 20000 } = {}) {
     HUYING_LISTEN: `127.0.0.1:${port}`,
     HUYING_JWT_SECRET: secret,
     HUYING_LOG_LEVEL: 'info',
+    // no webhook deliverer unless a test asks for one: subscriptions that other tests leave
+    // in the shared database must never make a daemon connect anywhere
+    HUYING_WEBHOOK_INTERVAL_MS: '0',
     ...env,
   });
   const proc = spawn(BIN, ['serve'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
