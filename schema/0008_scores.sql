@@ -349,8 +349,31 @@ create table huying.score_rollup (
   primary key (district_id, day, department_id, township_id, domain_id)
 );
 comment on table huying.score_rollup is 'The score facts per district, day of dispatch, department, township and domain.';
--- Neither is visible to the API role: only the SECURITY DEFINER functions below read them.
-select huying.protect(t) from unnest(array['huying.score_deltas', 'huying.score_rollup']::regclass[]) t;
+-- The same by department only (some 30 rows a day instead of thousands): what the league
+-- table by department and a department's series read — a year of a district with a
+-- million orders a month in milliseconds (bench/scores.sh).
+create table huying.score_rollup_dept (
+  district_id        bigint not null,
+  day                date not null,
+  department_id      bigint not null,
+  calls              bigint not null,
+  orders             bigint not null,
+  accept_counted     bigint not null,
+  accepted_on_time   bigint not null,
+  resolve_counted    bigint not null,
+  resolved_on_time   bigint not null,
+  overdue            bigint not null,
+  returned           bigint not null,
+  notices            bigint not null,
+  ratings            bigint not null,
+  satisfied          bigint not null,
+  speed_sum          bigint not null,
+  effectiveness_sum  bigint not null,
+  primary key (district_id, day, department_id)
+);
+comment on table huying.score_rollup_dept is 'score_rollup summed over townships and domains.';
+-- None is visible to the API role: only the SECURITY DEFINER functions below read them.
+select huying.protect(t) from unnest(array['huying.score_deltas', 'huying.score_rollup', 'huying.score_rollup_dept']::regclass[]) t;
 
 -- Writes one delta (nothing when v is all zeros). PL/pgSQL, so that its statement's plan is
 -- kept for the session (an SQL-language function is planned again at every call: 4 ms more
@@ -481,6 +504,11 @@ select x.district_id, x.day, x.department_id, x.township_id, x.domain_id,
   from (select c.district_id, f.day, f.department_id, c.township_id, huying.call_domain(c.item_id, c.item_revision) as domain_id, f.v
           from huying.calls c cross join lateral huying.call_facts(c.id) f) x
  group by 1, 2, 3, 4, 5;
+insert into huying.score_rollup_dept
+select district_id, day, department_id, sum(calls), sum(orders), sum(accept_counted), sum(accepted_on_time),
+       sum(resolve_counted), sum(resolved_on_time), sum(overdue), sum(returned), sum(notices), sum(ratings), sum(satisfied),
+       sum(speed_sum), sum(effectiveness_sum)
+  from huying.score_rollup group by 1, 2, 3;
 
 -- Folds up to p_batch deltas into the roll-up, in one transaction; one replica at a time (the
 -- others skip). Returns how many deltas it folded. Run by the sweeper after each sweep.
@@ -518,8 +546,25 @@ begin
           satisfied = r.satisfied + excluded.satisfied, speed_sum = r.speed_sum + excluded.speed_sum,
           effectiveness_sum = r.effectiveness_sum + excluded.effectiveness_sum
     returning 1
+  ), up_dept as (
+    insert into huying.score_rollup_dept as r
+    select district_id, day, department_id, sum(calls), sum(orders), sum(accept_counted), sum(accepted_on_time),
+           sum(resolve_counted), sum(resolved_on_time), sum(overdue), sum(returned), sum(notices), sum(ratings),
+           sum(satisfied), sum(speed_sum), sum(effectiveness_sum)
+      from summed group by 1, 2, 3 order by 1, 2, 3
+    on conflict (district_id, day, department_id) do update
+      set calls = r.calls + excluded.calls, orders = r.orders + excluded.orders,
+          accept_counted = r.accept_counted + excluded.accept_counted,
+          accepted_on_time = r.accepted_on_time + excluded.accepted_on_time,
+          resolve_counted = r.resolve_counted + excluded.resolve_counted,
+          resolved_on_time = r.resolved_on_time + excluded.resolved_on_time,
+          overdue = r.overdue + excluded.overdue, returned = r.returned + excluded.returned,
+          notices = r.notices + excluded.notices, ratings = r.ratings + excluded.ratings,
+          satisfied = r.satisfied + excluded.satisfied, speed_sum = r.speed_sum + excluded.speed_sum,
+          effectiveness_sum = r.effectiveness_sum + excluded.effectiveness_sum
+    returning 1
   )
-  select coalesce(sum(s.n), 0) into n from summed s, (select count(*) from up) u;
+  select coalesce(sum(s.n), 0) into n from summed s, (select count(*) from up) u, (select count(*) from up_dept) ud;
   return n;
 end
 $$;
@@ -542,7 +587,12 @@ language sql stable as $$
       select r.day, r.department_id, r.township_id, r.domain_id, r.calls, r.orders, r.accept_counted, r.accepted_on_time,
              r.resolve_counted, r.resolved_on_time, r.overdue, r.returned, r.notices, r.ratings, r.satisfied,
              r.speed_sum, r.effectiveness_sum
-        from huying.score_rollup r where r.district_id = p_district and r.day between p_from and p_to
+        from huying.score_rollup r where p_by <> 'department' and r.district_id = p_district and r.day between p_from and p_to
+      union all
+      select r.day, r.department_id, 0, 0, r.calls, r.orders, r.accept_counted, r.accepted_on_time,
+             r.resolve_counted, r.resolved_on_time, r.overdue, r.returned, r.notices, r.ratings, r.satisfied,
+             r.speed_sum, r.effectiveness_sum
+        from huying.score_rollup_dept r where p_by = 'department' and r.district_id = p_district and r.day between p_from and p_to
       union all
       select r.day, r.department_id, r.township_id, r.domain_id, r.calls, r.orders, r.accept_counted, r.accepted_on_time,
              r.resolve_counted, r.resolved_on_time, r.overdue, r.returned, r.notices, r.ratings, r.satisfied,

@@ -225,7 +225,7 @@ language sql stable as $$
     'last_error', d.last_error)
     || case when p_attempts then jsonb_build_object('log', coalesce((
          select jsonb_agg(jsonb_build_object('attempt', a.attempt, 'started_at', api.ts(a.started_at),
-                  'duration_ms', a.duration_ms, 'status', a.status_code, 'error', a.error) order by a.id)
+                  'duration_ms', a.duration_ms, 'status', a.status_code, 'error', a.error) order by a.attempt, a.id)
            from huying.webhook_attempts a where a.delivery_id = d.id), '[]')) else '{}' end
 $$;
 
@@ -285,7 +285,13 @@ language plpgsql volatile as $$
 declare
   d huying.webhook_deliveries;
 begin
-  update huying.webhook_deliveries x set status = 'pending', next_attempt_at = now()
+  -- (an attempt in flight keeps its lease: the delivery goes out again when that attempt has
+  -- been recorded or its lease has run out, never twice at once)
+  update huying.webhook_deliveries x set status = 'pending',
+         next_attempt_at = case when x.status = 'pending' and x.next_attempt_at > now()
+                                     and x.attempts > coalesce((select max(a.attempt) from huying.webhook_attempts a
+                                                                 where a.delivery_id = x.id), 0)
+                                then x.next_attempt_at else now() end
     from huying.webhooks w
    where x.id = p_delivery and x.webhook_id = p_webhook and w.id = x.webhook_id and w.status = 'active'
      and x.district_id = auth.district()

@@ -111,4 +111,10 @@ void extensions_get(http_req *r);
 void extensions_approve(http_req *r);
 void extensions_reject(http_req *r);
 
+/* open311.c: the Open311 GeoReport v2 facade (JSON only) */
+void open311_services(http_req *r);
+void open311_requests(http_req *r);
+void open311_request(http_req *r);
+void open311_request_create(http_req *r);
+
 #endif

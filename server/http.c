@@ -180,12 +180,75 @@ static int token_refused(http_req *r)
 	return 0;
 }
 
+/* Open311 GeoReport v2 (/open311/...) answers its errors in its own format, never as
+ * problem+json: a JSON array of {code, description}, one per field problem ("field:
+ * message"), else one with the detail; code is the HTTP status. A validation failure (422)
+ * is 400 there, as GeoReport has 400 for "any other error"; every other status stays what
+ * the check order of DESIGN §5 gives (401, 403, 404, 405, 413, 415, 429, 503). */
+static int open311_path(const char *path)
+{
+	return strncmp(path, "/open311/", 9) == 0;
+}
+
+struct open311_errors {
+	buf *b;
+	int status;
+	int n;
+};
+
+static void open311_error_add(const char *field, const char *message, void *arg)
+{
+	struct open311_errors *o = arg;
+	buf d = {0};
+	buf_printf(&d, "%s: %s", field, message);
+	buf_printf(o->b, "%s{\"code\":%d,\"description\":", o->n++ ? "," : "", o->status);
+	buf_json_str(o->b, buf_str(&d), d.len);
+	buf_putc(o->b, '}');
+	buf_free(&d);
+}
+
+static void open311_error(http_req *r, int status, const char *detail, const char *errors_json, const char *extra_json)
+{
+	if (status == 422)
+		status = 400;
+	/* the field problems, from the daemon's checks or from SQL's DETAIL, as {"errors":[...]} */
+	buf all = {0}, b = {0};
+	buf_putc(&all, '{');
+	if (errors_json && *errors_json)
+		buf_printf(&all, "\"errors\":[%s]", errors_json);
+	else if (extra_json && *extra_json)
+		buf_puts(&all, extra_json);
+	buf_putc(&all, '}');
+	char err[64];
+	json_doc *d = all.oom ? NULL : json_parse(all.p, all.len, err, sizeof err);
+	struct open311_errors o = {&b, status, 0};
+	buf_putc(&b, '[');
+	if (d)
+		json_member_each_error(d, "errors", open311_error_add, &o);
+	if (!o.n) {
+		buf_printf(&b, "{\"code\":%d,\"description\":", status);
+		buf_json_str(&b, detail, strlen(detail));
+		buf_putc(&b, '}');
+	}
+	buf_putc(&b, ']');
+	json_free(d);
+	if (status == 503)
+		http_header(r, "Retry-After", "1");
+	http_reply_json(r, status, buf_str(&b), b.len);
+	buf_free(&b);
+	buf_free(&all);
+}
+
 void http_problem_ex(http_req *r, int status, const char *detail, const char *errors_json, const char *extra_json)
 {
 	if (r->answered)
 		return;
 	if ((status == 400 || status == 403 || status == 415 || status == 422) && token_refused(r))
 		return;
+	if (open311_path(r->path)) {
+		open311_error(r, status, detail, errors_json, extra_json);
+		return;
+	}
 	int i = 0, n = (int)(sizeof problems / sizeof problems[0]);
 	while (i < n - 1 && problems[i].status != status)
 		i++;
@@ -454,6 +517,73 @@ int http_query_or_reply(http_req *r, const char *const *names, const char **valu
 		q += len;
 		if (*q == '&')
 			q++;
+	}
+	return 0;
+}
+
+int http_form_json_or_reply(http_req *r, buf *json)
+{
+	/* Each name once (checked among those before it: at most HTTP_FORM_MAX_FIELDS). */
+	char names[HTTP_FORM_MAX_FIELDS][HTTP_FORM_MAX_NAME + 1];
+	int n = 0;
+	const char *p = r->body, *end = r->body + r->body_len;
+	buf_putc(json, '{');
+	while (p < end) {
+		size_t len = (size_t)(end - p);
+		const char *amp = memchr(p, '&', len);
+		if (amp)
+			len = (size_t)(amp - p);
+		const char *eq = memchr(p, '=', len);
+		size_t klen = eq ? (size_t)(eq - p) : len, vlen = eq ? len - klen - 1 : 0;
+		if (len == 0) {
+			p++;
+			continue;
+		}
+		if (n == HTTP_FORM_MAX_FIELDS) {
+			http_problem(r, 400, "the form has too many fields", NULL);
+			return -1;
+		}
+		char *key = names[n];
+		int kn = klen <= 3 * HTTP_FORM_MAX_NAME ? mg_url_decode(p, (int)klen, key, HTTP_FORM_MAX_NAME + 1, 1)
+							: -1;
+		if (kn <= 0 || kn > HTTP_FORM_MAX_NAME || !json_utf8_valid(key, (size_t)kn) ||
+		    memchr(key, '\0', (size_t)kn)) {
+			http_problem(r, 400, "a form field name is empty, too long or not UTF-8 text", NULL);
+			return -1;
+		}
+		buf e = {0};
+		for (int i = 0; i < n; i++) {
+			if (strcmp(names[i], key) == 0) {
+				json_error_add(&e, key, "is given more than once");
+				http_problem(r, 400, "repeated form field", buf_str(&e));
+				buf_free(&e);
+				return -1;
+			}
+		}
+		char *val = malloc(vlen + 1);
+		int vn = val ? mg_url_decode(eq ? eq + 1 : "", (int)vlen, val, (int)vlen + 1, 1) : -1;
+		if (vn < 0 || !json_utf8_valid(val, (size_t)vn) || memchr(val, '\0', (size_t)vn)) {
+			free(val);
+			json_error_add(&e, key, "is not valid UTF-8 text");
+			http_problem(r, 400, "malformed form field", buf_str(&e));
+			buf_free(&e);
+			return -1;
+		}
+		if (n)
+			buf_putc(json, ',');
+		buf_json_str(json, key, (size_t)kn);
+		buf_putc(json, ':');
+		buf_json_str(json, val, (size_t)vn);
+		free(val);
+		n++;
+		p += len;
+		if (p < end)
+			p++; /* the & */
+	}
+	buf_putc(json, '}');
+	if (json->oom) {
+		http_problem(r, 503, "out of memory", NULL);
+		return -1;
 	}
 	return 0;
 }
@@ -728,7 +858,8 @@ void http_reply_csv(http_req *r, db_result *res, const char *header, int limit)
 /* ---- routing and the check sequence ---------------------------------------------------- */
 
 /* Matches path against a route pattern; fills ids for its {name} segments ({id}, {year}),
- * each a positive integer. */
+ * each a positive integer. A {name} segment may end in a literal suffix ({id}.json, for
+ * Open311's /requests/{id}.json): the path segment is then the integer and that suffix. */
 static int path_matches(const char *pattern, const char *path, int64_t *ids)
 {
 	int nid = 0;
@@ -738,11 +869,16 @@ static int path_matches(const char *pattern, const char *path, int64_t *ids)
 		pattern++;
 		path++;
 		size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
-		if (pl > 2 && pattern[0] == '{' && pattern[pl - 1] == '}') {
-			if (sl == 0 || sl > 15 || path[0] == '0')
+		const char *close = pattern[0] == '{' ? memchr(pattern, '}', pl) : NULL;
+		if (close && close - pattern >= 2) {
+			size_t suffix = pl - (size_t)(close + 1 - pattern);
+			if (sl <= suffix || memcmp(path + sl - suffix, close + 1, suffix) != 0)
+				return 0;
+			size_t dl = sl - suffix; /* the digits */
+			if (dl > 15 || path[0] == '0')
 				return 0;
 			int64_t v = 0;
-			for (size_t i = 0; i < sl; i++) {
+			for (size_t i = 0; i < dl; i++) {
 				if (!isdigit((unsigned char)path[i]))
 					return 0;
 				v = v * 10 + (path[i] - '0');
@@ -860,7 +996,10 @@ static int route_or_reply(http_req *r)
 	}
 	buf allow = {0};
 	allow_list(r->path, &allow, &get);
-	if (!allow.len) {
+	size_t plen = strlen(r->path);
+	if (!allow.len && open311_path(r->path) && plen > 4 && strcmp(r->path + plen - 4, ".xml") == 0) {
+		http_problem(r, 404, "only JSON is served here: ask for the .json resource", NULL);
+	} else if (!allow.len) {
 		http_problem(r, 404, "no such route", NULL);
 	} else {
 		buf_puts(&allow, ", OPTIONS");
@@ -1053,7 +1192,7 @@ static void handle(http_req *r)
 	const route *rt = r->route;
 	const struct mg_request_info *ri = mg_get_request_info(r->conn);
 	long limit = (rt->flags & ROUTE_STREAM) ? cfg.import_limit : cfg.body_limit;
-	if ((rt->flags & (ROUTE_BODY | ROUTE_STREAM)) && ri->content_length > limit) {
+	if ((rt->flags & (ROUTE_BODY | ROUTE_STREAM | ROUTE_FORM)) && ri->content_length > limit) {
 		r->close = 1; /* do not read (and discard) the rest of a large body */
 		http_problem(r, 413, "the body is larger than the limit", NULL);
 		return;
@@ -1112,8 +1251,16 @@ static void handle(http_req *r)
 			http_problem(r, 400, err, NULL);
 			return;
 		}
+	} else if (rt->flags & ROUTE_FORM) {
+		if (!content_type_is(mg_get_header(r->conn, "Content-Type"), "application/x-www-form-urlencoded")) {
+			http_problem(r, 415, "the body must be application/x-www-form-urlencoded (UTF-8)", NULL);
+			return;
+		}
+		continue_if_expected(r);
+		if (read_body_or_reply(r) < 0)
+			return;
 	}
-	if ((rt->flags & ROUTE_BODY) && idempotency_key_or_reply(r) < 0)
+	if ((rt->flags & (ROUTE_BODY | ROUTE_FORM)) && idempotency_key_or_reply(r) < 0)
 		return;
 	if (rt->roles && !(rt->flags & ROUTE_QUERY)) {
 		/* This route takes no query parameters: any one is unknown (422 naming it). */

@@ -90,6 +90,16 @@ void http_problem_ex(http_req *r, int status, const char *detail, const char *er
  * parameter is answered 422 (400 for a malformed cursor); returns -1 then. */
 int http_query_or_reply(http_req *r, const char *const *names, const char **values);
 
+/* An application/x-www-form-urlencoded body (ROUTE_FORM: r->body) as one JSON object of
+ * strings, {"name": "value", ...}, appended to json: names and values decoded (+ and %XX),
+ * each valid UTF-8 without NUL, names of 1 to HTTP_FORM_MAX_NAME bytes, each name once, at
+ * most HTTP_FORM_MAX_FIELDS fields; anything else is answered 400 (naming the field when
+ * there is one). Which names are known is the handler's business. Returns -1 after
+ * answering. */
+#define HTTP_FORM_MAX_FIELDS 64
+#define HTTP_FORM_MAX_NAME   64
+int http_form_json_or_reply(http_req *r, buf *json);
+
 /* The list parameters among those values: limit (1..200, default 50; CSV: 1..10000, default
  * 10000) and cursor (decoded to its JSON keyset text, or NULL). Returns -1 after answering. */
 int http_list_params_or_reply(http_req *r, const char *limit_s, const char *cursor_s, char *limit_out, size_t limit_len,

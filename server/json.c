@@ -258,6 +258,24 @@ int json_member_each_str(const json_doc *d, const char *key, int (*fn)(const cha
 	return 0;
 }
 
+int json_member_each_error(const json_doc *d, const char *key,
+			   void (*fn)(const char *field, const char *message, void *arg), void *arg)
+{
+	const cJSON *a = member(d, key);
+	if (!cJSON_IsArray(a))
+		return -1;
+	int n = 0;
+	for (const cJSON *c = a->child; c; c = c->next) {
+		const cJSON *f = cJSON_GetObjectItemCaseSensitive(c, "field");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(c, "message");
+		if (cJSON_IsString(f) && cJSON_IsString(m)) {
+			fn(f->valuestring, m->valuestring, arg);
+			n++;
+		}
+	}
+	return n;
+}
+
 void json_error_add(buf *errs, const char *field, const char *message)
 {
 	if (errs->len)

@@ -39,6 +39,11 @@ int json_member_int(const json_doc *d, const char *key, int64_t *v);
 int json_scalar_array_len(const json_doc *d);
 /* 0 when member key is an array of strings, each of which is handed to fn; else -1. */
 int json_member_each_str(const json_doc *d, const char *key, int (*fn)(const char *s, void *arg), void *arg);
+/* For member key, an array of {"field": string, "message": string} objects (the errors of a
+ * problem): hands each such object's two strings to fn, skipping any other element. Returns
+ * how many it handed, or -1 when the member is not an array. */
+int json_member_each_error(const json_doc *d, const char *key,
+			   void (*fn)(const char *field, const char *message, void *arg), void *arg);
 
 /* Declarative checks of a request body (an object). */
 typedef enum { JF_STRING, JF_INT, JF_BOOL, JF_ENUM, JF_OBJECT, JF_ARRAY, JF_DECIMAL } json_ftype;

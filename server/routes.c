@@ -112,6 +112,12 @@ const route route_table[] = {
 	{"POST", "/v1/imports/grids", imports_grids, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/items", imports_items, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
 	{"POST", "/v1/imports/calendar", imports_calendar, ROLE_DISTRICT, "imports:write", ROUTE_STREAM | ROUTE_QUERY},
+
+	/* Open311 GeoReport v2 (JSON only; errors in Open311's format, see http.c) */
+	{"GET", "/open311/v2/services.json", open311_services, ROLES_ALL, NULL, ROUTE_QUERY},
+	{"GET", "/open311/v2/requests.json", open311_requests, ROLES_ALL, "calls:read", ROUTE_QUERY},
+	{"POST", "/open311/v2/requests.json", open311_request_create, ROLE_INTEGRATION, "calls:write", ROUTE_FORM},
+	{"GET", "/open311/v2/requests/{id}.json", open311_request, ROLES_ALL, "calls:read", ROUTE_QUERY},
 };
 
 const int route_count = (int)(sizeof route_table / sizeof route_table[0]);

@@ -14,6 +14,8 @@ enum {
 	ROUTE_IF_MATCH = 8,  /* a write that honours If-Match (handlers pass it to SQL) */
 	ROUTE_EMPTY_OK = 16, /* ROUTE_BODY, but no body at all counts as {} */
 	ROUTE_QUERY = 32,    /* the handler reads query parameters; without it any query is a 422 */
+	ROUTE_FORM = 64,     /* takes an application/x-www-form-urlencoded body (Open311): content type and size
+	                   * are checked and the body read (r->body) before the handler */
 };
 
 typedef struct route {

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
 import {
-  cli, expect401, expectProblem, fixtures, psql, raw, request, ROLES, ROOT, scratchDistrict, startDaemon, tokenFor,
-  WWW_NONE,
+  cli, expect401, expectOpen311Error, expectProblem, fixtures, isOpen311, psql, raw, request, ROLES, ROOT, scratchDistrict,
+  startDaemon, tokenFor, WWW_NONE,
 } from './lib.mjs';
 
 const ROUTES = JSON.parse(cli(['routes']).stdout);
@@ -236,6 +236,15 @@ function sample(route) {
     'POST /v1/imports/grids': { path: '/v1/imports/grids?dry_run=true', body: 'code,level,name,parent_code\r\n', ct: 'text/csv' },
     'POST /v1/imports/items': { path: '/v1/imports/items?dry_run=true', body: '', ct: 'application/x-ndjson' },
     'POST /v1/imports/calendar': { path: '/v1/imports/calendar?dry_run=true', body: 'date,kind,name\r\n', ct: 'text/csv' },
+    // Open311 (errors in Open311's format: see expectError); the POST names no service, so
+    // an integration of X gets 404 and nothing is created
+    'GET /open311/v2/services.json': { path: '/open311/v2/services.json' },
+    'GET /open311/v2/requests.json': { path: '/open311/v2/requests.json' },
+    'POST /open311/v2/requests.json': {
+      path: '/open311/v2/requests.json', body: 'service_code=NOPE-99&address_string=x&attribute%5Btownship_code%5D=TS-NCS',
+      ct: 'application/x-www-form-urlencoded',
+    },
+    'GET /open311/v2/requests/{id}.json': { path: `/open311/v2/requests/${x.call}.json`, visibleTo: ['township', 'department', 'district'] },
   };
   const s = table[`${route.method} ${route.path}`];
   assert.ok(s, `no sample request for ${route.method} ${route.path}: add one to 20_routes.test.mjs`);
@@ -244,6 +253,18 @@ function sample(route) {
   return { ...s, body, headers };
 }
 const send = (route, s, token) => request(d, route.method, s.path, { token, body: s.body, headers: s.headers });
+
+// The error answer of a route: a problem, or on /open311/ paths Open311's own error format
+// (the same statuses, 401 with the same WWW-Authenticate).
+function expectError(route, r, status, detail, { www } = {}) {
+  if (!isOpen311(route.path)) {
+    if (status === 401) expect401(r, detail, www ? { www } : undefined);
+    else expectProblem(r, status, detail);
+    return;
+  }
+  expectOpen311Error(r, status, detail);
+  if (status === 401 && www) assert.equal(r.headers['www-authenticate'], www);
+}
 
 // The Allow header the daemon must send for a path template: its methods in route-table
 // order, HEAD after GET, then OPTIONS.
@@ -262,7 +283,7 @@ describe('every route that needs a token', () => {
     for (const route of AUTH_ROUTES) {
       const s = sample(route);
       const r = await send(route, s);
-      expect401(r, 'a bearer token is required', { www: WWW_NONE });
+      expectError(route, r, 401, 'a bearer token is required', { www: WWW_NONE });
     }
   });
 
@@ -272,7 +293,7 @@ describe('every route that needs a token', () => {
       const s = sample(route);
       for (const role of ROLES.filter((x) => !route.roles.includes(x))) {
         const r = await send(route, s, tokenFor(d, X, role));
-        expectProblem(r, 403, 'this role may not use this route');
+        expectError(route, r, 403, 'this role may not use this route');
         checked++;
       }
     }
@@ -286,7 +307,7 @@ describe('every route that needs a token', () => {
       const s = sample(route);
       const other = route.scope === 'imports:write' ? 'calls:read' : 'imports:write';
       const r = await send(route, s, tokenFor(d, X, route.roles[0], { scope: `${other} something:else` }));
-      expectProblem(r, 403, "the token's scope does not cover this route");
+      expectError(route, r, 403, "the token's scope does not cover this route");
       const ok = await send(route, s, tokenFor(d, X, route.roles[0], { scope: `${other} ${route.scope}` }));
       assert.notEqual(ok.status, 403, `${route.method} ${route.path}: ${ok.text.slice(0, 300)}`);
     }
@@ -309,7 +330,7 @@ describe('every route that needs a token', () => {
       const s = sample(route);
       for (const role of route.roles) {
         const r = await send(route, s, tokenFor(d, fx.A, role));
-        expectProblem(r, 404);
+        expectError(route, r, 404);
       }
     }
     const r = await request(d, 'GET', `/v1/units/${fx.B.office}`, { token: tokenFor(d, fx.A, 'township') });
@@ -351,7 +372,7 @@ describe('routing', () => {
       for (const m of ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].filter((x) => !have.includes(x))) {
         for (const token of [undefined, tokenFor(d, fx.A, 'district')]) {
           const r = await request(d, m, p, { token, body: m === 'GET' ? undefined : '{}', headers: { 'content-type': 'application/json' } });
-          expectProblem(r, 405, 'this method is not allowed on this path');
+          expectError({ path: tpl }, r, 405, 'this method is not allowed on this path');
           assert.equal(r.headers.allow, allowFor(tpl), `${m} ${p}`);
           n++;
         }

@@ -200,6 +200,9 @@ export async function startDaemon(env = {}, { waitMs = 20000 } = {}) {
     HUYING_LISTEN: `127.0.0.1:${port}`,
     HUYING_JWT_SECRET: secret,
     HUYING_LOG_LEVEL: 'info',
+    // no webhook deliverer unless a test asks for one: subscriptions that other tests leave
+    // in the shared database must never make a daemon connect anywhere
+    HUYING_WEBHOOK_INTERVAL_MS: '0',
     ...env,
   });
   const proc = spawn(BIN, ['serve'], { cwd: ROOT, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -498,7 +501,26 @@ function fmtErrors(v) {
   return JSON.stringify(v.errors?.slice(0, 5), null, 1);
 }
 
+// Paths under /open311/ (the Open311 GeoReport v2 facade) answer their errors in Open311's
+// format, a JSON array of {code, description} with code = the HTTP status, never as problems.
+export const isOpen311 = (p) => typeof p === 'string' && p.startsWith('/open311/');
+
+function checkOpen311ErrorBody(res, where, head) {
+  assert.equal(mediaType(res), 'application/json', `${where}: an Open311 error must be application/json, got ${res.headers['content-type']}: ${res.text?.slice(0, 300)}`);
+  if (head) {
+    assert.equal(res.body.length, 0, `${where}: a HEAD answer has no body`);
+    return;
+  }
+  const v = validatorFor('/components/schemas/Open311Errors');
+  assert.ok(v(res.json), `${where}: the body is not Open311 errors: ${fmtErrors(v)}\n${res.text}`);
+  for (const e of res.json) assert.equal(e.code, res.status, `${where}: an error's code differs from the HTTP status`);
+}
+
 function checkProblemBody(res, where, requestPath, head = false) {
+  if (isOpen311(requestPath)) {
+    checkOpen311ErrorBody(res, where, head);
+    return;
+  }
   const ct = mediaType(res);
   assert.equal(ct, 'application/problem+json', `${where}: a ${res.status} must be application/problem+json, got ${res.headers['content-type']}: ${res.text?.slice(0, 300)}`);
   if (head) {
@@ -795,6 +817,26 @@ export function expectProblem(res, status, detail, { errors } = {}) {
   if (detail instanceof RegExp) assert.match(res.json.detail, detail);
   else if (detail !== undefined) assert.equal(res.json.detail, detail);
   if (errors !== undefined) assert.deepEqual(res.json.errors, errors);
+  if (status === 503 || status === 429) assert.match(res.headers['retry-after'] || '', /^[0-9]+$/, 'Retry-After');
+}
+
+// An Open311 error answer (isOpen311) with exactly this status, and descriptions: a string
+// (one error, that description), a RegExp (one error matching it) or an array (exactly
+// those descriptions, in order).
+export function expectOpen311Error(res, status, descriptions) {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status}: ${res.text?.slice(0, 400)}`);
+  assert.match(res.headers['content-type'] || '', /^application\/json/);
+  assert.ok(Array.isArray(res.json) && res.json.length >= 1, res.text);
+  for (const e of res.json) assert.equal(e.code, status, res.text);
+  const got = res.json.map((e) => e.description);
+  if (descriptions instanceof RegExp) {
+    assert.equal(got.length, 1, res.text);
+    assert.match(got[0], descriptions);
+  } else if (typeof descriptions === 'string') {
+    assert.deepEqual(got, [descriptions]);
+  } else if (descriptions !== undefined) {
+    assert.deepEqual(got, descriptions);
+  }
   if (status === 503 || status === 429) assert.match(res.headers['retry-after'] || '', /^[0-9]+$/, 'Retry-After');
 }
 

@@ -65,6 +65,39 @@ static void test_malformed_ids_do_not_match(void **state)
 	assert_int_equal(path_matches("/v1/units/{id}", "/v1/units/123456789012345", ids), 1); /* 15 digits */
 }
 
+static void test_id_segments_with_a_suffix(void **state)
+{
+	(void)state;
+	int64_t ids[HTTP_MAX_PATH_IDS] = {0};
+	static const char *const pattern = "/open311/v2/requests/{id}.json";
+	assert_int_equal(path_matches(pattern, "/open311/v2/requests/42.json", ids), 1);
+	assert_true(ids[0] == 42);
+	assert_int_equal(path_matches(pattern, "/open311/v2/requests/123456789012345.json", ids), 1);
+	static const char *const bad[] = {
+		"/open311/v2/requests/.json",    /* no id */
+		"/open311/v2/requests/42",       /* no suffix */
+		"/open311/v2/requests/42.xml",   /* another suffix */
+		"/open311/v2/requests/42.JSON",  /* literal, case and all */
+		"/open311/v2/requests/42.jsonx", /* more after it */
+		"/open311/v2/requests/42x.json", /* not an integer */
+		"/open311/v2/requests/042.json", /* a leading zero */
+		"/open311/v2/requests/0.json",   /* ids start at 1 */
+		"/open311/v2/requests/-1.json",
+		"/open311/v2/requests/json",                  /* shorter than the suffix */
+		"/open311/v2/requests/4.json/",               /* a further segment */
+		"/open311/v2/requests/1234567890123456.json", /* 16 digits */
+		"/open311/v2/requests.json",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		if (path_matches(pattern, bad[i], ids))
+			fail_msg("%s matched %s", bad[i], pattern);
+	/* a suffix is a literal after the name's brace, never a wildcard for a plain {id} */
+	assert_int_equal(path_matches("/v1/units/{id}", "/v1/units/42.json", ids), 0);
+	/* "{}" is no {name} segment: a literal */
+	assert_int_equal(path_matches("/v1/{}", "/v1/{}", ids), 1);
+	assert_int_equal(path_matches("/v1/{}", "/v1/1", ids), 0);
+}
+
 /* ---- b64url_decode ------------------------------------------------------------------- */
 
 static int decode(const char *s, char *out)
@@ -132,6 +165,34 @@ static void test_json_content_type(void **state)
 	assert_int_equal(json_content_type("application/json; charset=utf-88"), 0);
 }
 
+/* ---- http_form_json_or_reply (the answers that need no connection) ------------------- */
+
+/* The JSON object the form body s becomes; every case here is one that passes. */
+static void form_becomes(const char *s, const char *want)
+{
+	http_req r;
+	memset(&r, 0, sizeof r);
+	r.body = (char *)s;
+	r.body_len = strlen(s);
+	buf j = {0};
+	assert_int_equal(http_form_json_or_reply(&r, &j), 0);
+	assert_string_equal(buf_str(&j), want);
+	assert_int_equal(r.answered, 0);
+	buf_free(&j);
+}
+
+static void test_form_fields_become_a_json_object(void **state)
+{
+	(void)state;
+	form_becomes("", "{}");
+	form_becomes("a=1", "{\"a\":\"1\"}");
+	form_becomes("a=x+y&b=%2B%26%3D&c=", "{\"a\":\"x y\",\"b\":\"+&=\",\"c\":\"\"}");
+	form_becomes("&&a=1&", "{\"a\":\"1\"}"); /* empty pairs are skipped */
+	form_becomes("flag", "{\"flag\":\"\"}"); /* a name without = has an empty value */
+	form_becomes("attribute%5Btownship_code%5D=TS-NCS", "{\"attribute[township_code]\":\"TS-NCS\"}");
+	form_becomes("d=%E4%B8%AD%22%5C%0A", "{\"d\":\"\xe4\xb8\xad\\\"\\\\\\n\"}"); /* 中"\\ and a line feed */
+}
+
 /* ---- accepts_csv --------------------------------------------------------------------- */
 
 static void test_accepts_csv_only_when_asked_first(void **state)
@@ -152,10 +213,12 @@ int main(void)
 		cmocka_unit_test(test_literal_paths_match_exactly),
 		cmocka_unit_test(test_id_segments_are_captured),
 		cmocka_unit_test(test_malformed_ids_do_not_match),
+		cmocka_unit_test(test_id_segments_with_a_suffix),
 		cmocka_unit_test(test_b64url_decodes_unpadded_input),
 		cmocka_unit_test(test_b64url_rejects_padding_and_other_alphabets),
 		cmocka_unit_test(test_b64url_rejects_non_canonical_spellings),
 		cmocka_unit_test(test_json_content_type),
+		cmocka_unit_test(test_form_fields_become_a_json_object),
 		cmocka_unit_test(test_accepts_csv_only_when_asked_first),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
