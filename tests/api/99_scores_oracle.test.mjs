@@ -398,6 +398,17 @@ const totals = () => psql(`select array[sum(calls), sum(orders), sum(accept_coun
         select calls, orders, accept_counted, accepted_on_time, resolve_counted, resolved_on_time, overdue, returned, notices,
                ratings, satisfied, speed_sum, effectiveness_sum from huying.score_deltas where district_id = ${D.id}) x`);
 const compact = (n) => one(`select api.score_compact(${Number(n)})`);
+// Rows where the roll-up by department (score_rollup_dept) is not score_rollup summed over
+// townships and domains, in this district.
+const deptRollupDiffers = () => one(`
+  with w as (select day, department_id, array[sum(calls), sum(orders), sum(accept_counted), sum(accepted_on_time),
+                    sum(resolve_counted), sum(resolved_on_time), sum(overdue), sum(returned), sum(notices), sum(ratings),
+                    sum(satisfied), sum(speed_sum), sum(effectiveness_sum)]::bigint[] as v
+               from huying.score_rollup where district_id = ${D.id} group by 1, 2),
+       n as (select day, department_id, array[calls, orders, accept_counted, accepted_on_time, resolve_counted, resolved_on_time,
+                    overdue, returned, notices, ratings, satisfied, speed_sum, effectiveness_sum] as v
+               from huying.score_rollup_dept where district_id = ${D.id})
+  select count(*) from w full join n using (day, department_id) where w.v is distinct from n.v`);
 
 before(async () => {
   d = await startDaemon({ HUYING_SWEEP_INTERVAL_MS: 0, HUYING_RATE_LIMIT: 0 });
@@ -508,6 +519,7 @@ describe('the league tables at volume equal a recomputation from the base tables
     while (compact(50000) > 0);
     assert.equal(deltasOf(), 0);
     assert.equal(totals(), before, 'rollup + deltas sum to the same after the fold');
+    assert.equal(deptRollupDiffers(), 0, 'the roll-up by department is the roll-up summed over townships and domains');
     await expectAllOracle('all folded:');
   });
 
@@ -625,6 +637,7 @@ describe('the league tables at volume equal a recomputation from the base tables
 
     while (compact(50000) > 0);
     assert.equal(deltasOf(), 0);
+    assert.equal(deptRollupDiffers(), 0, 'the roll-up by department is the roll-up summed over townships and domains');
     await expectAllOracle('after the changes, folded:', ['department', 'township', 'domain']);
   });
 

@@ -1,6 +1,7 @@
 -- 06_scores: ratings and the score roll-up (0008_scores): row-level security of ratings per
 -- role, what the API role may read and write, one rating per order, api.score_compact folding
--- exactly (the sums of rollup + deltas are the same before and after, in part and in full),
+-- exactly (the sums of rollup + deltas are the same before and after, in part and in full, and
+-- the roll-up by department is the roll-up summed over townships and domains),
 -- the deltas written as inserts only, the compaction's advisory lock, a passed deadline
 -- counted once whether read at read time or marked lapsed, and a call's facts
 -- moving to the item's domain when the item is named after its orders were dispatched
@@ -157,7 +158,7 @@ rollback;
 -- ---- part 2, as the owner: the roll-up itself ----------------------------------------------------
 \connect - huying_owner
 begin;
-select plan(22);
+select plan(23);
 -- (pending deltas other tests left are folded along with these: every check is relative)
 select set_config('huying.claims', :'cl_t1', true) \g /dev/null
 select (a.body::jsonb ->> 'id')::bigint as c3 from api.call_create('{"title": "井盖缺失", "item_code": "I-LEAD"}'::jsonb, null) a
@@ -224,6 +225,25 @@ select is((select string_agg(district_id || '/' || domain_id || ':' || v, ' ' or
             where district_id is not null), :'sums0',
           'score_compact: the sums of the roll-up alone are the sums before, per district and domain');
 select is((select v from sums where district_id is null), :'total0', 'score_compact: and in total');
+select is((select count(*) from (
+             (select district_id, day, department_id, array[sum(calls), sum(orders), sum(accept_counted), sum(accepted_on_time),
+                     sum(resolve_counted), sum(resolved_on_time), sum(overdue), sum(returned), sum(notices), sum(ratings),
+                     sum(satisfied), sum(speed_sum), sum(effectiveness_sum)]::bigint[] as v
+                from huying.score_rollup group by 1, 2, 3
+              except
+              select district_id, day, department_id, array[calls, orders, accept_counted, accepted_on_time, resolve_counted,
+                     resolved_on_time, overdue, returned, notices, ratings, satisfied, speed_sum, effectiveness_sum]
+                from huying.score_rollup_dept)
+             union all
+             (select district_id, day, department_id, array[calls, orders, accept_counted, accepted_on_time, resolve_counted,
+                     resolved_on_time, overdue, returned, notices, ratings, satisfied, speed_sum, effectiveness_sum]
+                from huying.score_rollup_dept
+              except
+              select district_id, day, department_id, array[sum(calls), sum(orders), sum(accept_counted), sum(accepted_on_time),
+                     sum(resolve_counted), sum(resolved_on_time), sum(overdue), sum(returned), sum(notices), sum(ratings),
+                     sum(satisfied), sum(speed_sum), sum(effectiveness_sum)]::bigint[]
+                from huying.score_rollup group by 1, 2, 3)) x), 0::bigint,
+          'score_compact: the roll-up by department is the roll-up summed over townships and domains, row for row');
 select is(api.score_compact(1000000), 0, 'score_compact: a second fold finds nothing');
 
 -- a second session: while this transaction holds the lock, another's compaction skips
