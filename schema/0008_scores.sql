@@ -600,20 +600,26 @@ language sql stable as $$
         from huying.score_deltas r where r.district_id = p_district and r.day between p_from and p_to
       union all
       -- open orders past a deadline that the sweep has not marked yet: not on time (in the
-      -- denominator only); the marked ones are facts above
-      select huying.local_day(o.created_at), o.department_id, c.township_id, huying.call_domain(c.item_id, c.item_revision),
+      -- denominator only); the marked ones are facts above. (Normally none or a handful: the
+      -- call's township and domain are looked up per row, never by a join a generic plan
+      -- could turn into a scan of every call.)
+      select huying.local_day(l.created_at), l.department_id,
+             (select c.township_id from huying.calls c where c.id = l.call_id),
+             (select coalesce(r.domain_id, 0) from huying.calls c
+                left join huying.item_revisions r on r.item_id = c.item_id and r.revision = c.item_revision
+               where c.id = l.call_id),
              0, 0, l.accept, 0, l.resolve, 0, 0, 0, 0, 0, 0, 0, 0
-        from (select a.id, 1 as accept, 0 as resolve from huying.orders a
+        from (select a.created_at, a.department_id, a.call_id, 1 as accept, 0 as resolve from huying.orders a
                where a.district_id = p_district and a.status in ('dispatched', 'accepted') and a.accepted_at is null
                  and not a.accept_lapsed and a.accept_by < now()
+                 and a.created_at >= (p_from::timestamp at time zone 'Asia/Shanghai')
+                 and a.created_at < ((p_to + 1)::timestamp at time zone 'Asia/Shanghai')
               union all
-              select b.id, 0, 1 from huying.orders b
+              select b.created_at, b.department_id, b.call_id, 0, 1 from huying.orders b
                where b.district_id = p_district and b.status in ('dispatched', 'accepted') and not b.resolve_lapsed
-                 and b.resolve_by < now()) l
-        join huying.orders o on o.id = l.id
-        join huying.calls c on c.id = o.call_id
-       where o.created_at >= (p_from::timestamp at time zone 'Asia/Shanghai')
-         and o.created_at < ((p_to + 1)::timestamp at time zone 'Asia/Shanghai')) x
+                 and b.resolve_by < now()
+                 and b.created_at >= (p_from::timestamp at time zone 'Asia/Shanghai')
+                 and b.created_at < ((p_to + 1)::timestamp at time zone 'Asia/Shanghai')) l) x
    where p_by <> 'department' or x.department_id <> 0
    group by 1, 2
 $$;
