@@ -675,7 +675,8 @@ language sql stable as $$
     union all
     select dm.id, dm.code, dm.name from huying.domains dm where p_by = 'domain' and dm.district_id = p_district
     union all
-    select 0, null, null where p_by = 'domain' and exists (select 1 from sums where sums.key_id = 0)
+    select 0, null, null where p_by = 'domain'
+       and exists (select 1 from sums where sums.key_id = 0 and sums.n <> '{0,0,0,0,0,0,0,0,0,0,0,0,0}')
   ),
   months as (
     select null::date as month where not p_month
