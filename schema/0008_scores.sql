@@ -154,7 +154,10 @@ create policy ratings_read on huying.ratings for select to huying_api
              end);
 create policy ratings_create on huying.ratings for insert to huying_api
   with check (district_id = (select auth.district()) and (select auth.role()) = 'township'
-              and township_id = (select auth.unit()));
+              and township_id = (select auth.unit())
+              and exists (select 1 from huying.calls c where c.id = call_id and c.township_id = (select auth.unit()))
+              and exists (select 1 from huying.orders o where o.id = order_id and o.call_id = ratings.call_id
+                            and o.department_id = ratings.department_id));
 grant select on huying.ratings to huying_api;
 grant insert (district_id, order_id, call_id, department_id, township_id, speed, effectiveness, comment, rated_by_sub)
   on huying.ratings to huying_api;
@@ -604,10 +607,10 @@ language sql stable as $$
       -- call's township and domain are looked up per row, never by a join a generic plan
       -- could turn into a scan of every call.)
       select huying.local_day(l.created_at), l.department_id,
-             (select c.township_id from huying.calls c where c.id = l.call_id),
-             (select coalesce(r.domain_id, 0) from huying.calls c
+             case when p_by = 'township' then (select c.township_id from huying.calls c where c.id = l.call_id) end,
+             case when p_by = 'domain' then (select coalesce(r.domain_id, 0) from huying.calls c
                 left join huying.item_revisions r on r.item_id = c.item_id and r.revision = c.item_revision
-               where c.id = l.call_id),
+               where c.id = l.call_id) end,
              0, 0, l.accept, 0, l.resolve, 0, 0, 0, 0, 0, 0, 0, 0
         from (select a.created_at, a.department_id, a.call_id, 1 as accept, 0 as resolve from huying.orders a
                where a.district_id = p_district and a.status in ('dispatched', 'accepted') and a.accepted_at is null
